@@ -1,0 +1,95 @@
+/**
+ * INFO through the proxy: the proxy's own server and clients sections, and the
+ * other sections summed over every worker (memory, stats, keyspace ...), so a client
+ * sees one server whose figures cover the whole cluster.
+ */
+import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from '../shared/connection/commands.js';
+import { parseInfo, formatBytesHuman } from '../shared/info.js';
+import type { ProxyServer } from './proxy-server.js';
+import type { ProxyClient } from './client-connection.js';
+import { allWorkers } from './fanout.js';
+import type { CommandSpec } from '../shared/commands/spec.js';
+
+const DEFAULT = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace'];
+const ALL = [...DEFAULT, 'commandstats'];
+/** Fields that describe one process, not a sum (kept from the first worker). */
+const NOT_SUMMED = new Set(['maxmemory_policy', 'role', 'cluster_enabled', 'loading', 'allocator_frag_ratio']);
+
+function proxySection(server: ProxyServer, name: string): string | null {
+  const now = Date.now();
+  if (name === 'server') {
+    return [
+      '# Server', `redis_version:${REDIS_COMPAT_VERSION}`, `shoal_version:${SHOAL_VERSION}`, 'redis_mode:standalone',
+      'shoal_role:proxy', `os:${process.platform}`, 'arch_bits:64', `process_id:${process.pid}`,
+      `tcp_port:${server.config.port}`, `uptime_in_seconds:${Math.floor((now - server.startTime) / 1000)}`,
+      `uptime_in_days:${Math.floor((now - server.startTime) / 86400000)}`, `node_version:${process.version}`,
+      `shoal_workers:${server.links.length}`,
+    ].join('\r\n');
+  }
+  if (name === 'clients') return ['# Clients', `connected_clients:${server.clientCount}`, 'blocked_clients:0', 'maxclients:10000'].join('\r\n');
+  return null;
+}
+
+function merge(texts: string[], wanted: string[]): string {
+  const sections = new Map<string, Map<string, string>>();
+  for (const t of texts) {
+    for (const [sec, fields] of parseInfo(t)) {
+      let m = sections.get(sec);
+      if (!m) sections.set(sec, (m = new Map()));
+      for (const [k, v] of fields) {
+        const prev = m.get(k);
+        if (prev === undefined || NOT_SUMMED.has(k)) {
+          if (prev === undefined) m.set(k, v);
+        } else if (k.startsWith('db') || k.startsWith('cmdstat_')) {
+          // keys=1,expires=0,avg_ttl=0 style: sum each numeric field.
+          const a = new Map(prev.split(',').map((kv) => kv.split('=') as [string, string]));
+          for (const [fk, fv] of v.split(',').map((kv) => kv.split('=') as [string, string])) {
+            const pv = Number(a.get(fk));
+            a.set(fk, Number.isFinite(pv) && Number.isFinite(Number(fv)) ? String(pv + Number(fv)) : fv);
+          }
+          m.set(k, [...a].map(([fk, fv]) => `${fk}=${fv}`).join(','));
+        } else if (/^-?\d+$/.test(prev) && /^-?\d+$/.test(v)) {
+          m.set(k, String(Number(prev) + Number(v)));
+        } else if (/^-?\d+(\.\d+)?$/.test(prev) && /^-?\d+(\.\d+)?$/.test(v)) {
+          m.set(k, (Number(prev) + Number(v)).toFixed(6));
+        }
+      }
+    }
+  }
+  const mem = sections.get('Memory');
+  if (mem) {
+    for (const k of ['used_memory', 'used_memory_rss', 'used_memory_peak', 'maxmemory']) {
+      const v = mem.get(k);
+      if (v !== undefined) mem.set(`${k}_human`, formatBytesHuman(Number(v)));
+    }
+  }
+  const out: string[] = [];
+  for (const name of wanted) {
+    for (const [sec, fields] of sections) {
+      if (sec.toLowerCase() !== name) continue;
+      out.push([`# ${sec}`, ...[...fields].map(([k, v]) => `${k}:${v}`)].join('\r\n'));
+    }
+  }
+  return out.join('\r\n\r\n');
+}
+
+/** INFO [section ...] */
+export function proxyInfo(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
+  let names = argv.slice(1).map((a) => a.toString().toLowerCase());
+  if (names.length === 0 || names.includes('default')) names = DEFAULT;
+  else if (names.includes('all') || names.includes('everything')) names = ALL;
+  const remote = names.filter((n) => n !== 'server' && n !== 'clients');
+  const local = names.map((n) => proxySection(server, n));
+  const sub = [argv[0]!, ...remote.map((n) => Buffer.from(n))];
+  allWorkers(server, client, { name: 'info' } as CommandSpec, remote.length ? sub : [argv[0]!, Buffer.from('server')], (parts, out) => {
+    const texts = parts.map((p) => (Buffer.isBuffer(p) ? p.toString() : ''));
+    const merged = remote.length ? merge(texts, remote) : '';
+    const pieces: string[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const l = local[i];
+      if (l) pieces.push(l);
+    }
+    if (merged) pieces.push(merged);
+    out.verbatim(pieces.length ? pieces.join('\r\n\r\n') + '\r\n' : '');
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * ProxyServer: routes every client command to the worker that owns its keys.
+ *
+ *   single-key / same-worker commands → forwarded as-is, reply bytes passed through
+ *   split commands (MGET MSET DEL EXISTS TOUCH UNLINK) → one sub-command per worker,
+ *     replies joined in the client's key order (proxy/fanout.ts)
+ *   all-worker commands (KEYS DBSIZE FLUSHALL ...) → every worker, replies joined
+ *   special commands (SCAN RANDOMKEY RENAME COPY LCS) → proxy/special.ts
+ *   connection commands (PING HELLO CLIENT COMMAND ...) and INFO/CONFIG → answered here
+ *
+ * Upstream batches are flushed once per event-loop turn (setImmediate), so commands
+ * from many clients for one worker travel in one frame.
+ */
+import type { Socket } from 'node:net';
+import { lookupCommand } from '../shared/commands/table.js';
+import { arityOk, keyIndexes, type CommandSpec } from '../shared/commands/spec.js';
+import { WireErrors } from '../shared/resp/wire-errors.js';
+import { ReplyWriter } from '../shared/resp/reply-writer.js';
+import { keySlot } from '../shared/cluster/slot.js';
+import { slotOwners, type WorkerEndpoint } from '../shared/cluster/topology.js';
+import { runConnectionCommand, type ConnectionHost } from '../shared/connection/commands.js';
+import type { ClientState } from '../shared/connection/client-state.js';
+import { RuntimeConfig } from '../shared/config/runtime.js';
+import type { ShoalConfig } from '../shared/config/schema.js';
+import type { Logger } from '../shared/log.js';
+import { WorkerLink } from './upstream/link.js';
+import { ProxyClient } from './client-connection.js';
+import { splitCommand, allWorkers } from './fanout.js';
+import { specialCommand } from './special.js';
+import { proxyInfo } from './info.js';
+
+export class ProxyServer implements ConnectionHost {
+  readonly mode = 'standalone' as const;
+  readonly config: ShoalConfig;
+  readonly runtime: RuntimeConfig;
+  readonly links: WorkerLink[];
+  readonly log: Logger;
+  readonly startTime = Date.now();
+  readonly stats = { connections: 0, commands: 0 };
+  readonly #clients = new Set<ProxyClient>();
+  readonly #owners: Int16Array;
+  readonly #byName = new Map<string, CommandSpec>();
+  readonly #scratch = new ReplyWriter();
+  #dirtyLinks: WorkerLink[] = [];
+  #dirtyClients: ProxyClient[] = [];
+  #linkFlushScheduled = false;
+  #clientFlushScheduled = false;
+  readonly #timeoutTimer: NodeJS.Timeout;
+
+  constructor(config: ShoalConfig, workers: WorkerEndpoint[], log: Logger) {
+    this.config = { ...config };
+    this.log = log;
+    this.runtime = new RuntimeConfig(this.config, config.port, false);
+    this.#owners = slotOwners(workers);
+    this.links = workers.map((w) => {
+      const link = new WorkerLink(w, log);
+      link.onDirty = (l) => this.linkDirty(l);
+      return link;
+    });
+    this.#timeoutTimer = setInterval(() => {
+      const now = Date.now();
+      for (const l of this.links) l.checkTimeout(now, this.config.upstreamTimeoutMs);
+    }, 100);
+    this.#timeoutTimer.unref();
+  }
+
+  accept(socket: Socket): void {
+    this.stats.connections++;
+    this.#clients.add(new ProxyClient(this, socket));
+  }
+
+  *clients(): Iterable<ClientState> {
+    for (const c of this.#clients) yield c.state;
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  clientClosed(c: ProxyClient): void {
+    this.#clients.delete(c);
+  }
+
+  close(): void {
+    clearInterval(this.#timeoutTimer);
+    for (const l of this.links) l.close();
+    for (const c of this.#clients) c.socket.destroy();
+  }
+
+  /** The worker link owning a key. */
+  linkFor(key: Uint8Array): WorkerLink {
+    return this.links[this.#owners[keySlot(key)]!]!;
+  }
+
+  linkDirty(link: WorkerLink): void {
+    this.#dirtyLinks.push(link);
+    if (!this.#linkFlushScheduled) {
+      this.#linkFlushScheduled = true;
+      setImmediate(this.#flushLinks);
+    }
+  }
+
+  clientDirty(c: ProxyClient): void {
+    this.#dirtyClients.push(c);
+    if (!this.#clientFlushScheduled) {
+      this.#clientFlushScheduled = true;
+      queueMicrotask(this.#flushClients);
+    }
+  }
+
+  readonly #flushLinks = (): void => {
+    this.#linkFlushScheduled = false;
+    const links = this.#dirtyLinks;
+    this.#dirtyLinks = [];
+    for (const l of links) l.flush();
+  };
+
+  readonly #flushClients = (): void => {
+    this.#clientFlushScheduled = false;
+    const clients = this.#dirtyClients;
+    this.#dirtyClients = [];
+    for (const c of clients) c.flush();
+  };
+
+  lookup(name: Buffer): CommandSpec | undefined {
+    const raw = name.toString('latin1');
+    let spec = this.#byName.get(raw);
+    if (spec === undefined) {
+      spec = lookupCommand(raw.toLowerCase());
+      if (spec !== undefined && this.#byName.size < 4096) this.#byName.set(raw, spec);
+    }
+    return spec;
+  }
+
+  /** A scratch writer in the client's protocol for one locally built reply. */
+  writerFor(client: ProxyClient): ReplyWriter {
+    const w = this.#scratch;
+    w.reset();
+    w.proto = client.state.proto;
+    return w;
+  }
+
+  replyError(client: ProxyClient, text: string): void {
+    const w = this.writerFor(client);
+    w.error(text);
+    client.replyLocal(w.take());
+  }
+
+  dispatch(client: ProxyClient, argv: Buffer[]): void {
+    this.stats.commands++;
+    const spec = this.lookup(argv[0]!);
+    if (spec === undefined) {
+      return this.replyError(client, WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
+    }
+    if (!arityOk(spec, argv.length)) return this.replyError(client, WireErrors.wrongArity(spec.name));
+    client.state.lastCommand = spec.name;
+    switch (spec.route) {
+      case 'key':
+        return this.routeByKey(client, spec, argv);
+      case 'split':
+        return splitCommand(this, client, spec, argv);
+      case 'all':
+        return allWorkers(this, client, spec, argv);
+      case 'special':
+        return specialCommand(this, client, spec, argv);
+      case 'local':
+        return this.local(client, spec, argv);
+    }
+  }
+
+  /** All keys must live on one worker (else CROSSSLOT); the command goes there as-is. */
+  private routeByKey(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {
+    const link = this.linkFor(argv[spec.firstKey]!);
+    if (spec.lastKey !== spec.firstKey) {
+      for (const i of keyIndexes(spec, argv.length)) {
+        if (this.linkFor(argv[i]!) !== link) return this.replyError(client, WireErrors.crossSlot);
+      }
+    }
+    link.send(argv, client.state.proto, client.slot());
+  }
+
+  private local(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {
+    const w = this.writerFor(client);
+    switch (spec.name) {
+      case 'info':
+        return proxyInfo(this, client, argv);
+      case 'config':
+        return this.config_(client, argv);
+      case 'cluster':
+        w.error('ERR This instance has cluster support disabled');
+        break;
+      default:
+        if (!runConnectionCommand(spec.name, w, client.state, argv, this)) {
+          w.error(WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
+        }
+    }
+    client.replyLocal(w.take());
+  }
+
+  /** CONFIG: GET answers from the proxy's copy; SET and RESETSTAT apply here and on every worker. */
+  private config_(client: ProxyClient, argv: Buffer[]): void {
+    const sub = argv[1]!.toString('latin1').toLowerCase();
+    const w = this.writerFor(client);
+    if (sub === 'set' || sub === 'resetstat') {
+      this.runtime.command(w, argv, () => { this.stats.commands = 0; });
+      const local = w.take();
+      if (local[0] === 0x2d) return client.replyLocal(local);
+      return allWorkers(this, client, { name: 'config' } as CommandSpec, argv);
+    }
+    this.runtime.command(w, argv, () => {});
+    client.replyLocal(w.take());
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Commands the proxy routes with command-specific logic:
+ * - SCAN: the proxy cursor encodes the worker: cursor = workerCursor * W + workerIndex,
+ *   so a scan walks worker 0 to the end, then worker 1, ... and ends at 0.
+ * - RANDOMKEY: a random worker first, then the others until one has a key.
+ * - RENAME / RENAMENX / COPY / LCS with keys on two workers: the source is read with
+ *   SHOAL.DUMPKEY and written with SHOAL.RESTOREKEY. Across workers these are not
+ *   atomic: a concurrent writer to the same keys may interleave (same-worker keys
+ *   keep Redis's atomicity, the command is forwarded whole).
+ */
+import type { CommandSpec } from '../shared/commands/spec.js';
+import { ReplyWriter } from '../shared/resp/reply-writer.js';
+import { WireErrors } from '../shared/resp/wire-errors.js';
+import { parseInt64, parseSafeInt } from '../shared/resp/numbers.js';
+import { parseLcsOptions, writeLcsReply } from '../shared/lcs.js';
+import type { ProxyServer } from './proxy-server.js';
+import type { ProxyClient, ReplySlot } from './client-connection.js';
+import { call } from './fanout.js';
+import { isError, type ReplyValue } from './reply-value.js';
+
+const TYPE_STRING = 1;
+
+function finish(slot: ReplySlot, proto: 2 | 3, write: (w: ReplyWriter) => void): void {
+  const w = new ReplyWriter();
+  w.proto = proto;
+  write(w);
+  const bytes = w.take();
+  slot.deliver(bytes, 0, bytes.length);
+}
+
+/** Runs an async multi-step command; any thrown error becomes an error reply. */
+function run(server: ProxyServer, client: ProxyClient, body: (w: (f: (w: ReplyWriter) => void) => void) => Promise<void>): void {
+  const slot = client.slot();
+  const proto = client.state.proto;
+  let answered = false;
+  const reply = (f: (w: ReplyWriter) => void) => {
+    if (answered) return;
+    answered = true;
+    finish(slot, proto, f);
+  };
+  body(reply).catch((err: Error) => {
+    server.log.error({ err }, 'multi-step command failed');
+    reply((w) => w.error(`ERR ${err.message}`));
+  });
+}
+
+/** Replies a worker error as-is; true if v was one. */
+function passError(v: ReplyValue, reply: (f: (w: ReplyWriter) => void) => void): boolean {
+  if (!isError(v)) return false;
+  reply((w) => w.error(v.error));
+  return true;
+}
+
+function scan(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
+  const c = parseInt64(argv[1]!);
+  const n = server.links.length;
+  if (c === null || typeof c === 'bigint' || c < 0) return server.replyError(client, WireErrors.invalidCursor);
+  const idx = c % n;
+  const sub = [argv[0]!, Buffer.from(String(Math.floor(c / n))), ...argv.slice(2)];
+  run(server, client, async (reply) => {
+    const v = await call(server.links[idx]!, sub);
+    if (passError(v, reply)) return;
+    const [next, keys] = v as [Buffer, Buffer[]];
+    const wnext = Number(next.toString());
+    const proxyNext = wnext !== 0 ? wnext * n + idx : idx + 1 < n ? idx + 1 : 0;
+    reply((w) => {
+      w.arrayHeader(2);
+      w.bulk(String(proxyNext));
+      w.bulkArray(keys);
+    });
+  });
+}
+
+function randomkey(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
+  const n = server.links.length;
+  const start = Math.floor(Math.random() * n);
+  run(server, client, async (reply) => {
+    for (let k = 0; k < n; k++) {
+      const v = await call(server.links[(start + k) % n]!, argv);
+      if (passError(v, reply)) return;
+      if (Buffer.isBuffer(v)) return reply((w) => w.bulk(v));
+    }
+    reply((w) => w.nil());
+  });
+}
+
+type Dump = [number, number, Buffer] | null;
+
+/** RENAME / RENAMENX / COPY across workers. */
+function moveKey(server: ProxyServer, client: ProxyClient, argv: Buffer[], kind: 'rename' | 'renamenx' | 'copy'): void {
+  const src = argv[1]!;
+  const dst = argv[2]!;
+  const from = server.linkFor(src);
+  const to = server.linkFor(dst);
+  let replace = kind === 'rename';
+  if (kind === 'copy') {
+    for (let j = 3; j < argv.length; j++) {
+      const opt = argv[j]!.toString().toLowerCase();
+      if (opt === 'replace') replace = true;
+      else if (opt === 'db' && j + 1 < argv.length) {
+        const db = parseSafeInt(argv[++j]!);
+        if (db === null) return server.replyError(client, WireErrors.notInteger);
+        if (db !== 0) return server.replyError(client, 'ERR Copying to another database is not allowed in cluster mode');
+      } else return server.replyError(client, WireErrors.syntax);
+    }
+  }
+  if (from === to) return from.send(argv, client.state.proto, client.slot());
+  run(server, client, async (reply) => {
+    const d = await call(from, [Buffer.from('shoal.dumpkey'), src]);
+    if (passError(d, reply)) return;
+    const dump = d as Dump;
+    if (dump === null) return reply((w) => (kind === 'copy' ? w.integer(0) : w.error(WireErrors.noSuchKey)));
+    const [type, expireAt, value] = dump;
+    const r = await call(to, [Buffer.from('shoal.restorekey'), dst, Buffer.from(String(type)), Buffer.from(String(expireAt)), value, Buffer.from(replace ? 'replace' : 'nx')]);
+    if (passError(r, reply)) return;
+    if (r === 0) return reply((w) => w.integer(0));
+    if (kind !== 'copy') {
+      const del = await call(from, [Buffer.from('del'), src]);
+      if (passError(del, reply)) return;
+    }
+    reply((w) => (kind === 'rename' ? w.ok() : w.integer(1)));
+  });
+}
+
+/** LCS with keys on two workers: both values fetched, computed here. */
+function lcs(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
+  const a = server.linkFor(argv[1]!);
+  const b = server.linkFor(argv[2]!);
+  if (a === b) return a.send(argv, client.state.proto, client.slot());
+  const opts = parseLcsOptions(argv);
+  run(server, client, async (reply) => {
+    const values: Buffer[] = [];
+    for (const [link, key] of [[a, argv[1]!], [b, argv[2]!]] as const) {
+      const d = await call(link, [Buffer.from('shoal.dumpkey'), key]);
+      if (passError(d, reply)) return;
+      const dump = d as Dump;
+      if (dump !== null && dump[0] !== TYPE_STRING) return reply((w) => w.error('ERR The specified keys must contain string values'));
+      values.push(dump === null ? Buffer.alloc(0) : dump[2]);
+    }
+    if (typeof opts === 'string') return reply((w) => w.error(opts));
+    reply((w) => writeLcsReply(w, values[0]!, values[1]!, opts));
+  });
+}
+
+export function specialCommand(server: ProxyServer, client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {
+  switch (spec.name) {
+    case 'scan':
+      return scan(server, client, argv);
+    case 'randomkey':
+      return randomkey(server, client, argv);
+    case 'rename':
+    case 'renamenx':
+    case 'copy':
+      return moveKey(server, client, argv, spec.name);
+    case 'lcs':
+      return lcs(server, client, argv);
+    default:
+      return server.replyError(client, WireErrors.unknownCommand(spec.name, argv.slice(1)));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * INFO and CONFIG on a worker: figures describe this worker only (the proxy sums
+ * them across workers for its own INFO).
+ */
+import type { CommandContext, HandlerTable } from './context.js';
+import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from '../../shared/connection/commands.js';
+import { formatBytesHuman } from '../../shared/info.js';
+
+export const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace'];
+export const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats'];
+
+function section(ctx: CommandContext, name: string): string | null {
+  const srv = ctx.server;
+  const ks = ctx.ks;
+  const now = Date.now();
+  switch (name) {
+    case 'server':
+      return [
+        '# Server', `redis_version:${REDIS_COMPAT_VERSION}`, `shoal_version:${SHOAL_VERSION}`, 'redis_mode:cluster',
+        `shoal_role:shard-worker`, `shoal_shard:${srv.self.shard}`, `shoal_worker:${srv.self.worker}`,
+        `os:${process.platform}`, `arch_bits:64`, `process_id:${process.pid}`, `run_id:${srv.self.id}`,
+        `tcp_port:${srv.self.port}`, `uptime_in_seconds:${Math.floor((now - srv.startTime) / 1000)}`,
+        `uptime_in_days:${Math.floor((now - srv.startTime) / 86400000)}`, `node_version:${process.version}`,
+      ].join('\r\n');
+    case 'clients':
+      return ['# Clients', `connected_clients:${srv.sessions.size}`, 'blocked_clients:0', `maxclients:10000`].join('\r\n');
+    case 'memory': {
+      const used = ks.usedBytes;
+      const mu = process.memoryUsage();
+      const max = srv.config.maxmemory;
+      return [
+        '# Memory', `used_memory:${used}`, `used_memory_human:${formatBytesHuman(used)}`,
+        `used_memory_rss:${mu.rss}`, `used_memory_rss_human:${formatBytesHuman(mu.rss)}`,
+        `used_memory_peak:${srv.peakMemory}`, `used_memory_peak_human:${formatBytesHuman(srv.peakMemory)}`,
+        `used_memory_dataset:${ks.arena.usedBytes}`, `used_memory_index:${ks.index.memoryBytes}`,
+        `arena_page_bytes:${ks.arena.pageBytes}`,
+        `allocator_frag_ratio:${ks.arena.usedBytes ? (ks.arena.pageBytes / ks.arena.usedBytes).toFixed(2) : '1.00'}`,
+        `maxmemory:${max}`, `maxmemory_human:${formatBytesHuman(max)}`, `maxmemory_policy:${srv.runtime.values.get('maxmemory-policy') ?? 'noeviction'}`,
+      ].join('\r\n');
+    }
+    case 'persistence':
+      return ['# Persistence', 'loading:0', 'rdb_changes_since_last_save:0', 'rdb_bgsave_in_progress:0', 'aof_enabled:0', 'aof_rewrite_in_progress:0'].join('\r\n');
+    case 'stats': {
+      const st = srv.stats;
+      return [
+        '# Stats', `total_connections_received:${st.connections}`, `total_commands_processed:${st.commands}`,
+        `total_net_input_bytes:${st.netIn}`, `total_net_output_bytes:${st.netOut}`, `rejected_connections:0`,
+        `expired_keys:${ks.expiredKeys}`, 'evicted_keys:0', `keyspace_hits:${ks.hits}`, `keyspace_misses:${ks.misses}`,
+      ].join('\r\n');
+    }
+    case 'replication':
+      return ['# Replication', 'role:master', 'connected_slaves:0'].join('\r\n');
+    case 'cpu': {
+      const u = process.cpuUsage();
+      return ['# CPU', `used_cpu_sys:${(u.system / 1e6).toFixed(6)}`, `used_cpu_user:${(u.user / 1e6).toFixed(6)}`].join('\r\n');
+    }
+    case 'cluster':
+      return ['# Cluster', 'cluster_enabled:1'].join('\r\n');
+    case 'keyspace':
+      return ks.size > 0 ? `# Keyspace\r\ndb0:keys=${ks.size},expires=${ks.volatileKeys},avg_ttl=0` : '# Keyspace';
+    case 'commandstats': {
+      const lines = ['# Commandstats'];
+      for (const [cmd, s] of srv.commandStats) {
+        if (s.calls === 0) continue;
+        lines.push(`cmdstat_${cmd}:calls=${s.calls},usec=0,usec_per_call=0.00,rejected_calls=${s.rejected},failed_calls=0`);
+      }
+      return lines.join('\r\n');
+    }
+    default:
+      return null;
+  }
+}
+
+/** INFO [section [section ...]] */
+function info(ctx: CommandContext, argv: Buffer[]): void {
+  let names = argv.slice(1).map((a) => a.toString().toLowerCase());
+  if (names.length === 0 || names.includes('default')) names = DEFAULT_SECTIONS;
+  else if (names.includes('all') || names.includes('everything')) names = ALL_SECTIONS;
+  const parts: string[] = [];
+  for (const n of names) {
+    const s = section(ctx, n);
+    if (s !== null) parts.push(s);
+  }
+  ctx.out.verbatim(parts.length ? parts.join('\r\n\r\n') + '\r\n' : '');
+}
+
+/** CONFIG GET|SET|RESETSTAT|... */
+function config(ctx: CommandContext, argv: Buffer[]): void {
+  ctx.server.runtime.command(ctx.out, argv, () => ctx.server.resetStats());
+  ctx.server.applyConfig();
+}
+
+export const serverCommands: HandlerTable = { info, config };

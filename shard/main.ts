@@ -1,0 +1,85 @@
+/**
+ * Shard process main thread: the control plane of one shard. It spawns one worker
+ * thread per worker endpoint of this shard in the topology, waits until each
+ * listens, reports readiness (log line, and an IPC message when forked by the
+ * launcher) and stops them on SIGINT/SIGTERM.
+ */
+import { Worker } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import type { ShoalConfig } from '../shared/config/schema.js';
+import type { Topology, WorkerEndpoint } from '../shared/cluster/topology.js';
+import { staticWorkers } from '../shared/cluster/topology.js';
+import { createLogger } from '../shared/log.js';
+import { ShoalError, ErrorCodes } from '../shared/errors.js';
+import type { WorkerInit } from './worker/server.js';
+
+export interface ShardOptions {
+  config: ShoalConfig;
+  /** This shard's index in the topology. */
+  shard: number;
+  /** Topology file written by the manager; absent = standalone (this shard owns all slots). */
+  topologyFile?: string;
+}
+
+const START_TIMEOUT_MS = 15000;
+
+export async function runShard(opts: ShardOptions): Promise<void> {
+  const { config } = opts;
+  const log = createLogger('shoal-shard', config.logLevel).child({ shard: opts.shard });
+  let workers: WorkerEndpoint[];
+  let epoch = 1;
+  if (opts.topologyFile) {
+    const topo = JSON.parse(readFileSync(opts.topologyFile, 'utf8')) as Topology;
+    workers = topo.workers;
+    epoch = topo.epoch;
+  } else {
+    workers = staticWorkers(config.host, config.shardBasePort, 1, config.workers);
+  }
+  const mine = workers.filter((w) => w.shard === opts.shard);
+  if (mine.length === 0) throw new ShoalError(ErrorCodes.TOPOLOGY, `shard ${opts.shard} has no workers in the topology`);
+
+  const threads: Worker[] = [];
+  await Promise.all(mine.map((self) => new Promise<void>((resolve, reject) => {
+    const init: WorkerInit = { self, topology: workers, epoch, config };
+    const t = new Worker(new URL('./worker/main.js', import.meta.url), { workerData: init });
+    threads.push(t);
+    const timer = setTimeout(() => reject(new ShoalError(ErrorCodes.PROCESS, `worker on port ${self.port} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    t.on('message', (m: { type: string; error?: { code: typeof ErrorCodes[keyof typeof ErrorCodes]; message: string } }) => {
+      if (m.type === 'listening') {
+        clearTimeout(timer);
+        log.info({ worker: self.worker, port: self.port, slots: self.slots }, 'worker listening');
+        resolve();
+      } else if (m.type === 'error' && m.error) {
+        clearTimeout(timer);
+        reject(ShoalError.fromJSON(m.error));
+      }
+    });
+    t.on('error', (err) => {
+      clearTimeout(timer);
+      log.error({ err, port: self.port }, 'worker thread crashed');
+      reject(err);
+    });
+    t.on('exit', (code) => {
+      if (!stopping) {
+        log.fatal({ port: self.port, code }, 'worker thread exited; stopping the shard');
+        process.exit(1);
+      }
+    });
+  })));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping shard');
+    for (const t of threads) t.postMessage({ type: 'stop' });
+    setTimeout(() => process.exit(0), 200).unref();
+    Promise.all(threads.map((t) => new Promise((r) => t.once('exit', r)))).then(() => process.exit(0), () => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('disconnect', () => stop('parent disconnected'));
+
+  log.info({ ports: mine.map((w) => w.port), workers: mine.length }, 'shard ready');
+  process.send?.({ type: 'ready', shard: opts.shard, ports: mine.map((w) => w.port) });
+}

@@ -1,0 +1,50 @@
+/**
+ * Data-plane worker thread entry. Owns one keyspace (arena + index) and serves it on
+ * its own TCP port; the process main thread (shard/main.ts) only spawns and stops it.
+ *
+ * Messages from the main thread: { type: 'stop' }.
+ * Messages to the main thread: { type: 'listening', port } | { type: 'error', error: {code, message} }.
+ */
+import { workerData, parentPort } from 'node:worker_threads';
+import { createServer, type Socket } from 'node:net';
+import { WorkerServer, type WorkerInit } from './server.js';
+import { WorkerSession } from './session.js';
+import { createLogger } from '../../shared/log.js';
+import { ShoalError, ErrorCodes } from '../../shared/errors.js';
+
+const init = workerData as WorkerInit;
+const log = createLogger('shoal-worker', init.config.logLevel).child({ shard: init.self.shard, worker: init.self.worker, port: init.self.port });
+const server = new WorkerServer(init);
+const sockets = new Set<Socket>();
+
+const tcp = createServer((socket) => {
+  sockets.add(socket);
+  socket.on('close', () => sockets.delete(socket));
+  new WorkerSession(server, socket, log);
+});
+
+tcp.on('error', (err) => {
+  const e = new ShoalError(ErrorCodes.PROCESS, `worker ${init.self.worker} cannot listen on ${init.self.host}:${init.self.port}: ${err.message}`);
+  parentPort?.postMessage({ type: 'error', error: e.toJSON() });
+});
+
+tcp.listen(init.self.port, init.self.host, () => {
+  parentPort?.postMessage({ type: 'listening', port: init.self.port });
+});
+
+// Incremental index resize also advances between commands when the worker is idle.
+const resizeTimer = setInterval(() => {
+  server.ks.index.resizeStep(4096);
+  const used = server.ks.usedBytes;
+  if (used > server.peakMemory) server.peakMemory = used;
+}, 10);
+resizeTimer.unref();
+
+parentPort?.on('message', (msg: { type: string }) => {
+  if (msg.type === 'stop') {
+    tcp.close();
+    for (const s of sockets) s.destroy();
+    clearInterval(resizeTimer);
+    parentPort?.close();
+  }
+});

@@ -1,0 +1,171 @@
+/**
+ * WorkerServer: one data-plane worker thread's state — its keyspace, the slots it
+ * owns, the cluster view it reports, its connections and counters — and the command
+ * dispatch that every connection (direct client or proxy link) goes through.
+ */
+import type { Socket } from 'node:net';
+import { Keyspace } from '../keyspace.js';
+import { COMMANDS, INTERNAL_COMMANDS } from '../../shared/commands/table.js';
+import { arityOk, type CommandSpec } from '../../shared/commands/spec.js';
+import { WireErrors } from '../../shared/resp/wire-errors.js';
+import { keySlot } from '../../shared/cluster/slot.js';
+import { slotOwners, type WorkerEndpoint } from '../../shared/cluster/topology.js';
+import { runConnectionCommand, type ConnectionHost } from '../../shared/connection/commands.js';
+import { ClientState, kFramed } from '../../shared/connection/client-state.js';
+import { RuntimeConfig } from '../../shared/config/runtime.js';
+import type { ShoalConfig } from '../../shared/config/schema.js';
+import type { CommandContext, Handler } from '../commands/context.js';
+import { stringCommands } from '../commands/strings.js';
+import { keyCommands } from '../commands/keys.js';
+import { serverCommands } from '../commands/server.js';
+import { clusterCommands } from '../commands/cluster.js';
+
+export interface CommandEntry {
+  spec: CommandSpec;
+  handler: Handler;
+  internal: boolean;
+  calls: number;
+  rejected: number;
+}
+
+export interface WorkerInit {
+  self: WorkerEndpoint;
+  topology: WorkerEndpoint[];
+  epoch: number;
+  config: ShoalConfig;
+}
+
+/** Every handler of every family, by command name. */
+export const HANDLERS: Readonly<Record<string, Handler>> = {
+  ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands,
+};
+
+export class WorkerServer implements ConnectionHost {
+  readonly mode = 'cluster' as const;
+  readonly ks: Keyspace;
+  readonly self: WorkerEndpoint;
+  topology: WorkerEndpoint[];
+  epoch: number;
+  readonly config: ShoalConfig;
+  readonly runtime: RuntimeConfig;
+  readonly startTime = Date.now();
+  readonly sessions = new Map<Socket, ClientState>();
+  readonly stats = { connections: 0, commands: 0, netIn: 0, netOut: 0 };
+  peakMemory = 0;
+  /** slot → index into topology. */
+  #owners: Int16Array;
+  #selfIndex: number;
+  /** Command name exactly as sent (any case) → entry; filled on first use. */
+  readonly #byName = new Map<string, CommandEntry>();
+  readonly #entries = new Map<string, CommandEntry>();
+
+  constructor(init: WorkerInit) {
+    this.self = init.self;
+    this.topology = init.topology;
+    this.epoch = init.epoch;
+    this.config = { ...init.config };
+    this.runtime = new RuntimeConfig(this.config, init.self.port, true);
+    this.ks = new Keyspace({ maxBytes: this.config.maxmemory });
+    this.#owners = slotOwners(this.topology);
+    this.#selfIndex = this.topology.findIndex((w) => w.id === this.self.id);
+    for (const spec of [...COMMANDS, ...INTERNAL_COMMANDS]) {
+      const internal = INTERNAL_COMMANDS.includes(spec);
+      let handler = HANDLERS[spec.name];
+      if (!handler) {
+        const name = spec.name;
+        handler = (ctx, argv) => {
+          if (!runConnectionCommand(name, ctx.out, ctx.client, argv, this)) ctx.out.error(WireErrors.unknownCommand(name, argv.slice(1)));
+        };
+      }
+      this.#entries.set(spec.name, { spec, handler, internal, calls: 0, rejected: 0 });
+    }
+  }
+
+  *clients(): Iterable<ClientState> {
+    yield* this.sessions.values();
+  }
+
+  get commandStats(): Iterable<[string, CommandEntry]> {
+    return this.#entries.entries();
+  }
+
+  resetStats(): void {
+    for (const e of this.#entries.values()) {
+      e.calls = 0;
+      e.rejected = 0;
+    }
+    this.stats.commands = 0;
+    this.ks.hits = this.ks.misses = this.ks.expiredKeys = 0;
+  }
+
+  /** Re-applies config values that live outside the config object (after CONFIG SET). */
+  applyConfig(): void {
+    this.ks.arena.setMaxBytes(this.config.maxmemory);
+  }
+
+  lookup(name: Buffer): CommandEntry | undefined {
+    const raw = name.toString('latin1');
+    let e = this.#byName.get(raw);
+    if (e === undefined) {
+      e = this.#entries.get(raw.toLowerCase());
+      if (e !== undefined && this.#byName.size < 4096) this.#byName.set(raw, e);
+    }
+    return e;
+  }
+
+  /**
+   * Runs one command and writes its reply into ctx.out. Checks in Redis Cluster's
+   * order: unknown command, arity, cross-slot keys, slot ownership (MOVED).
+   */
+  execute(ctx: CommandContext, argv: Buffer[]): void {
+    const out = ctx.out;
+    const entry = this.lookup(argv[0]!);
+    if (entry === undefined || (entry.internal && !(ctx.client.flags & kFramed))) {
+      out.error(WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
+      return;
+    }
+    const spec = entry.spec;
+    if (!arityOk(spec, argv.length)) {
+      entry.rejected++;
+      out.error(WireErrors.wrongArity(spec.name));
+      return;
+    }
+    if (spec.firstKey > 0 && argv.length > spec.firstKey && !this.checkKeysOrReply(ctx, spec, argv)) {
+      entry.rejected++;
+      return;
+    }
+    entry.calls++;
+    this.stats.commands++;
+    ctx.client.lastCommand = spec.name;
+    entry.handler(ctx, argv);
+  }
+
+  /**
+   * Every key must live in a slot this worker owns (else MOVED to the owner). A
+   * direct client must also keep all keys in one slot (else CROSSSLOT), as Redis
+   * Cluster; the proxy's framed links may mix slots, since it already split the
+   * command per worker.
+   */
+  private checkKeysOrReply(ctx: CommandContext, spec: CommandSpec, argv: Buffer[]): boolean {
+    const argc = argv.length;
+    const last = spec.lastKey < 0 ? argc + spec.lastKey : Math.min(spec.lastKey, argc - 1);
+    const framed = (ctx.client.flags & kFramed) !== 0;
+    let firstSlot = -1;
+    let foreign = -1;
+    for (let i = spec.firstKey; i <= last; i += spec.keyStep) {
+      const slot = keySlot(argv[i]!);
+      if (firstSlot === -1) firstSlot = slot;
+      else if (slot !== firstSlot && !framed) {
+        ctx.out.error(WireErrors.crossSlot);
+        return false;
+      }
+      if (foreign === -1 && this.#owners[slot] !== this.#selfIndex) foreign = slot;
+    }
+    if (foreign !== -1) {
+      const owner = this.topology[this.#owners[foreign]!]!;
+      ctx.out.error(WireErrors.moved(foreign, `${owner.host}:${owner.port}`));
+      return false;
+    }
+    return true;
+  }
+}

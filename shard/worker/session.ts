@@ -1,0 +1,118 @@
+/**
+ * One TCP connection to a worker: either a direct RESP client (cluster-aware client,
+ * redis-cli, redis-benchmark) or a framed link from a proxy, told apart by the first
+ * byte (shared/frame/codec.ts). Commands of one socket read run as one batch and
+ * their replies leave in one write.
+ */
+import type { Socket } from 'node:net';
+import { RespDecoder } from '../../shared/resp/decoder.js';
+import { ReplyWriter } from '../../shared/resp/reply-writer.js';
+import { ProtocolError } from '../../shared/errors.js';
+import { WireErrors } from '../../shared/resp/wire-errors.js';
+import { ClientState, kClosing, kFramed } from '../../shared/connection/client-state.js';
+import { FrameReader, FrameKind, FLAG_RESP3, FRAME_MAGIC, FRAME_HEADER, writeFrameHeader } from '../../shared/frame/codec.js';
+import type { CommandContext } from '../commands/context.js';
+import type { WorkerServer } from './server.js';
+import type { Logger } from '../../shared/log.js';
+
+export class WorkerSession {
+  readonly #socket: Socket;
+  readonly #server: WorkerServer;
+  readonly #decoder: RespDecoder;
+  readonly #ctx: CommandContext;
+  readonly #log: Logger;
+  #frames: FrameReader | null = null;
+  #first = true;
+
+  constructor(server: WorkerServer, socket: Socket, log: Logger) {
+    this.#socket = socket;
+    this.#server = server;
+    this.#log = log;
+    const client = new ClientState(`${socket.remoteAddress}:${socket.remotePort}`, `${socket.localAddress}:${socket.localPort}`);
+    this.#decoder = new RespDecoder({ maxBulkLen: server.config.protoMaxBulkLen });
+    this.#ctx = { ks: server.ks, out: new ReplyWriter(), client, server };
+    server.sessions.set(socket, client);
+    server.stats.connections++;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => server.sessions.delete(socket));
+  }
+
+  private onData(chunk: Buffer): void {
+    const server = this.#server;
+    server.stats.netIn += chunk.length;
+    server.ks.now = Date.now();
+    this.#decoder.limits.maxBulkLen = server.config.protoMaxBulkLen;
+    if (this.#first) {
+      this.#first = false;
+      if (chunk[0] === FRAME_MAGIC) {
+        this.#frames = new FrameReader();
+        this.#ctx.client.flags |= kFramed;
+        this.#log.debug({ peer: this.#ctx.client.addr }, 'proxy link connected');
+      }
+    }
+    try {
+      if (this.#frames) this.runFrames(chunk);
+      else this.runResp(chunk);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.#ctx.out.error(WireErrors.protocol(err.message));
+        this.#ctx.client.flags |= kClosing;
+      } else {
+        this.#log.error({ err }, 'connection failed; closing it');
+        this.#ctx.out.reset();
+        this.#socket.destroy();
+        return;
+      }
+    }
+    this.flush();
+  }
+
+  private runResp(chunk: Buffer): void {
+    const decoder = this.#decoder;
+    const ctx = this.#ctx;
+    decoder.feed(chunk);
+    let argv: Buffer[] | null;
+    while ((argv = decoder.next()) !== null) {
+      this.#server.execute(ctx, argv);
+      if (ctx.client.flags & kClosing) break;
+    }
+    ctx.client.lastInteraction = this.#server.ks.now;
+  }
+
+  /** Each BATCH frame's commands run in order; their replies go back as one REPLIES frame. */
+  private runFrames(chunk: Buffer): void {
+    const frames = this.#frames!;
+    const ctx = this.#ctx;
+    const out = ctx.out;
+    frames.feed(chunk);
+    let f;
+    while ((f = frames.next()) !== null) {
+      if (f.kind !== FrameKind.BATCH) continue; // CONTROL messages come with the manager work
+      const proto = f.flags & FLAG_RESP3 ? 3 : 2;
+      out.proto = proto;
+      ctx.client.proto = proto;
+      out.ensure(FRAME_HEADER);
+      const headerAt = out.pos;
+      out.pos += FRAME_HEADER;
+      this.#decoder.feed(f.payload);
+      for (let i = 0; i < f.count; i++) {
+        const argv = this.#decoder.next();
+        if (argv === null) throw new ProtocolError(`Protocol error: batch frame holds fewer than ${f.count} commands`);
+        this.#server.execute(ctx, argv);
+      }
+      writeFrameHeader(out.buf, headerAt, FrameKind.REPLIES, 0, f.count, out.pos - headerAt - FRAME_HEADER);
+    }
+  }
+
+  private flush(): void {
+    const out = this.#ctx.out;
+    if (out.length > 0) {
+      const bytes = out.take();
+      this.#server.stats.netOut += bytes.length;
+      this.#socket.write(bytes);
+    }
+    if (this.#ctx.client.flags & kClosing) this.#socket.end();
+  }
+}

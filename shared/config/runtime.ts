@@ -1,0 +1,122 @@
+/**
+ * CONFIG GET / CONFIG SET: the parameters a running process exposes, named as Redis
+ * names them. Backed by the process's ShoalConfig; parameters Shoal accepts for
+ * client compatibility but does not act on yet (`save`, `appendonly`) are stored and
+ * reported honestly as what was set.
+ */
+import type { ShoalConfig } from './schema.js';
+import { parseBytes } from './schema.js';
+import type { ReplyWriter } from '../resp/reply-writer.js';
+import { globMatch } from '../glob.js';
+
+const EVICTION_POLICIES = ['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl'];
+
+interface Param {
+  name: string;
+  get(rc: RuntimeConfig): string;
+  /** Returns an error detail (Redis's text after ` - `), or undefined when applied. */
+  set?(rc: RuntimeConfig, v: string): string | undefined;
+}
+
+function bytesParam(name: string, key: 'maxmemory' | 'protoMaxBulkLen', min: number): Param {
+  return {
+    name,
+    get: (rc) => String(rc.config[key]),
+    set: (rc, v) => {
+      const n = parseBytes(v);
+      if (n === undefined) return 'argument must be a memory value';
+      if (n < min) return `argument must be a memory value ≥ ${min}`.replace('≥', '>=');
+      rc.config[key] = n;
+      return undefined;
+    },
+  };
+}
+
+function stored(name: string, initial: string, allowed?: readonly string[]): Param {
+  return {
+    name,
+    get: (rc) => rc.values.get(name) ?? initial,
+    set: (rc, v) => {
+      if (allowed && !allowed.includes(v.toLowerCase())) return `argument(s) must be one of the following: ${allowed.join(', ')}`;
+      rc.values.set(name, allowed ? v.toLowerCase() : v);
+      return undefined;
+    },
+  };
+}
+
+const PARAMS: readonly Param[] = [
+  bytesParam('maxmemory', 'maxmemory', 0),
+  bytesParam('proto-max-bulk-len', 'protoMaxBulkLen', 1024 * 1024),
+  stored('maxmemory-policy', 'noeviction', EVICTION_POLICIES),
+  stored('save', ''),
+  stored('appendonly', 'no', ['no']),
+  stored('appendfsync', 'everysec', ['always', 'everysec', 'no']),
+  stored('timeout', '0'),
+  { name: 'port', get: (rc) => String(rc.port) },
+  { name: 'bind', get: (rc) => rc.config.host },
+  { name: 'databases', get: () => '1' },
+  { name: 'cluster-enabled', get: (rc) => (rc.clusterEnabled ? 'yes' : 'no') },
+  { name: 'maxclients', get: () => '10000' },
+  { name: 'dir', get: (rc) => rc.config.dataDir },
+];
+
+export class RuntimeConfig {
+  readonly values = new Map<string, string>();
+  constructor(readonly config: ShoalConfig, readonly port: number, readonly clusterEnabled: boolean) {}
+
+  /** CONFIG GET parameter [parameter ...] */
+  get(out: ReplyWriter, patterns: readonly Buffer[]): void {
+    const hits: Param[] = [];
+    for (const p of PARAMS) {
+      const name = Buffer.from(p.name);
+      if (patterns.some((pat) => globMatch(pat, 0, pat.length, name, 0, name.length, true))) hits.push(p);
+    }
+    out.mapHeader(hits.length);
+    for (const p of hits) {
+      out.bulk(p.name);
+      out.bulk(p.get(this));
+    }
+  }
+
+  /** CONFIG SET parameter value [parameter value ...]: all or nothing, as Redis 7. */
+  set(out: ReplyWriter, args: readonly Buffer[]): void {
+    if (args.length === 0 || args.length % 2 !== 0) return out.error("ERR wrong number of arguments for 'config|set' command");
+    const pending: Array<[Param, string]> = [];
+    for (let i = 0; i < args.length; i += 2) {
+      const name = args[i]!.toString().toLowerCase();
+      const p = PARAMS.find((x) => x.name === name);
+      if (!p || !p.set) return out.error(`ERR Unknown option or number of arguments for CONFIG SET - '${args[i]!.toString()}'`);
+      if (pending.some(([q]) => q === p)) return out.error(`ERR Duplicate parameter - ${name}`);
+      pending.push([p, args[i + 1]!.toString()]);
+    }
+    const saved = { ...this.config };
+    const savedValues = new Map(this.values);
+    for (const [p, v] of pending) {
+      const err = p.set!(this, v);
+      if (err !== undefined) {
+        Object.assign(this.config, saved);
+        this.values.clear();
+        for (const [k, val] of savedValues) this.values.set(k, val);
+        return out.error(`ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${err}`);
+      }
+    }
+    out.ok();
+  }
+
+  /** CONFIG GET|SET|RESETSTAT|REWRITE|HELP, argv including "config". */
+  command(out: ReplyWriter, argv: readonly Buffer[], resetStats: () => void): void {
+    const sub = argv[1]!.toString('latin1').toLowerCase();
+    if (sub === 'get') {
+      if (argv.length < 3) return out.error("ERR wrong number of arguments for 'config|get' command");
+      return this.get(out, argv.slice(2));
+    }
+    if (sub === 'set') return this.set(out, argv.slice(2));
+    if (sub === 'resetstat') {
+      resetStats();
+      return out.ok();
+    }
+    if (sub === 'rewrite') return out.error('ERR The server is running without a config file');
+    if (sub === 'help') return out.bulkArray(['CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'GET <pattern>', 'SET <directive> <value>', 'RESETSTAT', 'REWRITE', 'HELP']);
+    out.error(`ERR unknown subcommand '${argv[1]!.toString()}'. Try CONFIG HELP.`);
+  }
+}

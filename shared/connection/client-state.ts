@@ -1,0 +1,48 @@
+/**
+ * Per-connection state shared by the proxy's clients and a worker's direct clients:
+ * identity (CLIENT ID/SETNAME/SETINFO), protocol version (HELLO) and flags.
+ */
+
+/** Connection flag bits (ClientState.flags). */
+export const kReadonly = 1 << 0;   // READONLY issued (cluster replica reads)
+export const kClosing = 1 << 1;    // QUIT or protocol error: close after the reply
+export const kFramed = 1 << 2;     // an internal proxy link speaking frames
+
+let nextId = 1;
+
+export class ClientState {
+  readonly id: number;
+  name = '';
+  libName = '';
+  libVer = '';
+  proto: 2 | 3 = 2;
+  db = 0;
+  flags = 0;
+  readonly createdAt = Date.now();
+  lastInteraction = Date.now();
+  lastCommand = 'NULL';
+  readonly addr: string;
+  readonly laddr: string;
+
+  constructor(addr: string, laddr: string, idBase = 0) {
+    this.id = idBase + nextId++;
+    this.addr = addr;
+    this.laddr = laddr;
+  }
+
+  /** One CLIENT INFO / CLIENT LIST line, in Redis 7's field order. */
+  infoLine(now = Date.now()): string {
+    const age = Math.floor((now - this.createdAt) / 1000);
+    const idle = Math.floor((now - this.lastInteraction) / 1000);
+    const flags = this.flags & kReadonly ? 'r' : 'N';
+    return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=-1 name=${this.name} age=${age} idle=${idle} flags=${flags} db=${this.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${this.lastCommand} user=default redir=-1 resp=${this.proto} lib-name=${this.libName} lib-ver=${this.libVer}\n`;
+  }
+
+  /** RESET: back to a fresh connection's state (id kept). */
+  reset(): void {
+    this.name = '';
+    this.proto = 2;
+    this.db = 0;
+    this.flags &= kFramed;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Internal frames on proxy → worker links.
+ *
+ * A link is a TCP connection to a worker's ordinary RESP port. The worker tells a
+ * framed link from a RESP client by its first byte: FRAME_MAGIC is neither a RESP
+ * type byte nor printable, so no client command can start with it.
+ *
+ *   0      1      2             4                  8                   12
+ *   +------+------+-------------+------------------+-------------------+-----------
+ *   |magic | kind | flags (u16) | count (u32)      | payload len (u32) | payload...
+ *   +------+------+-------------+------------------+-------------------+-----------
+ *
+ * kind BATCH:   payload = `count` RESP commands, exactly as RESP arrays. The worker
+ *               runs them in order and answers with one REPLIES frame.
+ * kind REPLIES: payload = `count` RESP replies, in the order of the batch.
+ * kind CONTROL: payload = one msgpack value (admin/control messages; not on the hot
+ *               path).
+ * flags bit 0 (FLAG_RESP3): encode the batch's replies as RESP3.
+ *
+ * Arguments stay in the client's RESP encoding end to end; only the 12-byte header is
+ * added per batch, not per command. Integers are little-endian.
+ */
+import { ShoalError, ErrorCodes } from '../errors.js';
+
+export const FRAME_MAGIC = 0xf7;
+export const FRAME_HEADER = 12;
+export const FrameKind = { BATCH: 1, REPLIES: 2, CONTROL: 3 } as const;
+export type FrameKindValue = (typeof FrameKind)[keyof typeof FrameKind];
+export const FLAG_RESP3 = 1;
+/** Upper bound on a single frame's payload; a larger one is a corrupt link. */
+export const FRAME_MAX_PAYLOAD = 1024 * 1024 * 1024;
+
+export interface Frame {
+  kind: FrameKindValue;
+  flags: number;
+  count: number;
+  /** A view into the received chunk when the frame arrived whole, else a copy. */
+  payload: Buffer;
+}
+
+/** Writes a frame header into `dst` at `at`. */
+export function writeFrameHeader(dst: Buffer, at: number, kind: FrameKindValue, flags: number, count: number, payloadLen: number): void {
+  dst[at] = FRAME_MAGIC;
+  dst[at + 1] = kind;
+  dst.writeUInt16LE(flags, at + 2);
+  dst.writeUInt32LE(count, at + 4);
+  dst.writeUInt32LE(payloadLen, at + 8);
+}
+
+/** Encodes a whole frame into a new Buffer. */
+export function encodeFrame(kind: FrameKindValue, flags: number, count: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+  writeFrameHeader(out, 0, kind, flags, count, payload.length);
+  out.set(payload, FRAME_HEADER);
+  return out;
+}
+
+/**
+ * Resumable frame reader. Feed socket chunks; `next()` returns whole frames.
+ * Only a frame that spans chunks is copied.
+ */
+export class FrameReader {
+  #chunk: Buffer = Buffer.alloc(0);
+  #pos = 0;
+
+  feed(chunk: Buffer): void {
+    if (this.#pos >= this.#chunk.length) {
+      this.#chunk = chunk;
+    } else {
+      this.#chunk = Buffer.concat([this.#chunk.subarray(this.#pos), chunk]);
+    }
+    this.#pos = 0;
+  }
+
+  next(): Frame | null {
+    const buf = this.#chunk;
+    const p = this.#pos;
+    if (buf.length - p < FRAME_HEADER) return null;
+    if (buf[p] !== FRAME_MAGIC) throw new ShoalError(ErrorCodes.FRAME, `bad frame magic 0x${(buf[p] ?? 0).toString(16)}`);
+    const kind = buf[p + 1]!;
+    if (kind < 1 || kind > 3) throw new ShoalError(ErrorCodes.FRAME, `bad frame kind ${kind}`);
+    const payloadLen = buf.readUInt32LE(p + 8);
+    if (payloadLen > FRAME_MAX_PAYLOAD) throw new ShoalError(ErrorCodes.FRAME, `frame payload too large (${payloadLen})`);
+    if (buf.length - p - FRAME_HEADER < payloadLen) return null;
+    const start = p + FRAME_HEADER;
+    this.#pos = start + payloadLen;
+    return {
+      kind: kind as FrameKindValue,
+      flags: buf.readUInt16LE(p + 2),
+      count: buf.readUInt32LE(p + 4),
+      payload: buf.subarray(start, start + payloadLen),
+    };
+  }
+
+  get buffered(): number {
+    return this.#chunk.length - this.#pos;
+  }
+}

@@ -1,0 +1,451 @@
+// Starts and stops the server under test as real child processes, by pid, with bounded
+// waits. `SHOAL_TEST_TARGET=redis` runs the same tests against a real redis-server (the
+// spec, Redis 7); the default target is an embedded Shoal cluster:
+//
+//   node dist/bin/shoal.js --port P --http-port H --shard-port S --workers W
+//        [--shards N] --data-dir <tmp>
+//
+// The proxy listens on P, the admin HTTP server on H (`GET /topology`), and the shard
+// workers on S .. S + N*W - 1. Readiness means PING answers +PONG on P and on every
+// worker port. Stopping sends SIGTERM to the launcher, waits up to 5 s, then SIGKILLs
+// it and every process it started (pids from /topology and from /proc, never by name).
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, rm, readdir, readFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RespClient, sleep } from './run.js';
+
+export type TargetKind = 'shoal' | 'redis';
+
+export type Target = {
+  /** The client-facing port (Shoal proxy or redis-server). */
+  port: number;
+  /** Shard worker ports (Shoal only; empty for redis). */
+  workerPorts: number[];
+  /** Admin HTTP port (Shoal only; 0 for redis). */
+  httpPort: number;
+  /** Every pid known to belong to the target (launcher first). */
+  pids: number[];
+  kind: TargetKind;
+  stop(): Promise<void>;
+};
+
+export type TopologyProcess = { role: string; pid: number; name?: string; ports?: number[]; slots?: [number, number][] };
+export type TopologyWorker = { id: string; shard: number; worker: number; host: string; port: number; slots: [number, number][] };
+export type Topology = { processes: TopologyProcess[]; workers?: TopologyWorker[]; epoch?: number };
+
+export type StartOptions = {
+  /** Worker threads per shard process (default 2). */
+  workers?: number;
+  /** Shard processes (passed as `--shards N` only when given). */
+  shards?: number;
+  env?: Record<string, string>;
+};
+
+/** Compiled repo root: this file lives at dist/test/helpers/cluster.js. */
+const DIST_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LAUNCHER = path.join(DIST_ROOT, 'bin', 'shoal.js');
+const READY_TIMEOUT_MS = 20_000;
+const execFileP = promisify(execFile);
+const STOP_GRACE_MS = 5_000;
+
+const TARGET_ENV = process.env['SHOAL_TEST_TARGET'];
+/** `redis` and `redis-cluster` both mean "the spec": real redis-server processes. */
+export const targetKind: TargetKind = TARGET_ENV === 'redis' || TARGET_ENV === 'redis-cluster' ? 'redis' : 'shoal';
+/** SHOAL_TEST_TARGET=redis-cluster: cluster-mode tests run against a real Redis Cluster. */
+export const isRedisCluster = TARGET_ENV === 'redis-cluster';
+export const isRedis = targetKind === 'redis';
+export const isShoal = targetKind === 'shoal';
+
+/** True when something can bind `port` on all interfaces right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Finds `count` consecutive free ports (random base, bounded retries). */
+export async function freePortRange(count: number, max = 60_000): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (max - 20_000 - count));
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports after 100 attempts`);
+}
+
+/** Keeps the last `limit` characters a stream produced. */
+function tail(stream: NodeJS.ReadableStream | null, limit = 8192): () => string {
+  let text = '';
+  stream?.on('data', (c: Buffer) => {
+    text = (text + c.toString('utf8')).slice(-limit);
+  });
+  return () => text;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** All descendants of `root` from /proc (Linux); empty elsewhere. */
+async function descendants(root: number): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const parent = new Map<number, number>();
+  await Promise.all(
+    entries.filter((e) => /^\d+$/.test(e)).map(async (e) => {
+      try {
+        const stat = await readFile(`/proc/${e}/stat`, 'utf8');
+        // pid (comm) state ppid ... — comm may contain spaces/parens, so split after ')'.
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        parent.set(Number(e), Number(rest[1]));
+      } catch {
+        // process exited while scanning
+      }
+    }),
+  );
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const p = queue.shift() as number;
+    for (const [child, pp] of parent) {
+      if (pp === p && !out.includes(child)) {
+        out.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return out;
+}
+
+/** Waits until `pid` is gone or `ms` elapse; true when it is gone. */
+async function waitGone(pid: number, ms: number, child?: ChildProcess): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child ? child.exitCode !== null || child.signalCode !== null : !alive(pid)) return true;
+    await sleep(50);
+  }
+  return child ? child.exitCode !== null || child.signalCode !== null : !alive(pid);
+}
+
+/** One PING on `port`; true when it answers +PONG within 1 s. */
+async function pingOnce(port: number): Promise<boolean> {
+  let c: RespClient | undefined;
+  try {
+    c = await RespClient.connect(port, '127.0.0.1', 1000);
+    const reply = await c.run(['PING'], { timeoutMs: 1000 });
+    return reply === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    await c?.close();
+  }
+}
+
+/** GET /topology from the admin port (bounded 2 s); null when unavailable. */
+export async function fetchTopology(httpPort: number): Promise<Topology | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/topology`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) return null;
+    const body = (await res.json()) as Partial<Topology>;
+    return Array.isArray(body.processes) ? (body as Topology) : null;
+  } catch {
+    return null;
+  }
+}
+
+type Spawned = { child: ChildProcess; stderr: () => string; stdout: () => string; dataDir: string };
+
+/** Stops the launcher, then SIGKILLs any pid left over. */
+async function stopAll(sp: Spawned, extraPids: () => number[]): Promise<void> {
+  const pid = sp.child.pid;
+  const known = new Set<number>(extraPids());
+  if (pid !== undefined) for (const d of await descendants(pid)) known.add(d);
+  if (pid !== undefined && sp.child.exitCode === null && sp.child.signalCode === null) {
+    killPid(pid, 'SIGTERM');
+    if (!(await waitGone(pid, STOP_GRACE_MS, sp.child))) {
+      killPid(pid, 'SIGKILL');
+      await waitGone(pid, 2000, sp.child);
+    }
+  }
+  known.delete(pid ?? -1);
+  // Children get a short grace after the launcher exits, then SIGKILL by pid.
+  const deadline = Date.now() + 1000;
+  for (const p of known) {
+    while (alive(p) && Date.now() < deadline) await sleep(50);
+    if (alive(p)) {
+      killPid(p, 'SIGKILL');
+      await waitGone(p, 2000);
+    }
+  }
+  await rm(sp.dataDir, { recursive: true, force: true });
+}
+
+function spawnLogged(cmd: string, args: string[], env: Record<string, string>, dataDir: string): Spawned {
+  const child = spawn(cmd, args, {
+    cwd: DIST_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr = tail(child.stderr);
+  const stdout = tail(child.stdout);
+  child.on('error', () => {
+    // reported through exitCode / readiness timeout
+  });
+  return { child, stderr, stdout, dataDir };
+}
+
+/** Waits for +PONG on every port; throws (after killing) on exit or timeout. */
+async function waitReady(sp: Spawned, ports: number[], what: string, extraPids: () => number[]): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const pending = new Set(ports);
+  while (pending.size > 0) {
+    if (sp.child.exitCode !== null || sp.child.signalCode !== null) {
+      await stopAll(sp, extraPids);
+      throw new Error(
+        `${what} exited (code ${sp.child.exitCode}, signal ${sp.child.signalCode}) before ready; ` +
+          `waiting on ports ${[...pending].join(',')}\n--- stderr tail ---\n${sp.stderr()}\n--- stdout tail ---\n${sp.stdout()}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      await stopAll(sp, extraPids);
+      throw new Error(
+        `${what} not ready within ${READY_TIMEOUT_MS} ms; no PONG on ports ${[...pending].join(',')}\n` +
+          `--- stderr tail ---\n${sp.stderr()}\n--- stdout tail ---\n${sp.stdout()}`,
+      );
+    }
+    for (const p of [...pending]) if (await pingOnce(p)) pending.delete(p);
+    if (pending.size > 0) await sleep(100);
+  }
+}
+
+/** Starts an embedded Shoal cluster (proxy + shard processes) on free ports. */
+export async function startShoal(opts: StartOptions = {}): Promise<Target> {
+  const workers = opts.workers ?? 2;
+  const shards = opts.shards;
+  const totalWorkers = workers * (shards ?? 1);
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [port, httpPort] = [await freePortRange(1), await freePortRange(1)];
+    const shardPort = await freePortRange(totalWorkers);
+    const workerPorts = Array.from({ length: totalWorkers }, (_, i) => shardPort + i);
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shoal-test-'));
+    const args = [
+      LAUNCHER,
+      '--port', String(port),
+      '--http-port', String(httpPort),
+      '--shard-port', String(shardPort),
+      '--workers', String(workers),
+      ...(shards !== undefined ? ['--shards', String(shards)] : []),
+      '--data-dir', dataDir,
+    ];
+    const sp = spawnLogged(process.execPath, args, opts.env ?? {}, dataDir);
+    const topoPids: number[] = [];
+    const extraPids = (): number[] => topoPids;
+    try {
+      await waitReady(sp, [port, ...workerPorts], 'shoal', extraPids);
+    } catch (err) {
+      lastErr = err;
+      // Port races with other test files: retry with new ports when it looks like one.
+      if (/EADDRINUSE/.test(String(err))) continue;
+      throw err;
+    }
+    const launcherPid = sp.child.pid as number;
+    const pids = [launcherPid];
+    const recordTopology = async (): Promise<void> => {
+      const topo = await fetchTopology(httpPort);
+      for (const proc of topo?.processes ?? []) {
+        if (typeof proc.pid === 'number' && !topoPids.includes(proc.pid) && proc.pid !== process.pid) {
+          topoPids.push(proc.pid);
+          if (!pids.includes(proc.pid)) pids.push(proc.pid);
+        }
+      }
+    };
+    await recordTopology();
+    for (const d of await descendants(launcherPid)) if (!pids.includes(d)) pids.push(d);
+    let stopped: Promise<void> | undefined;
+    return {
+      port,
+      workerPorts,
+      httpPort,
+      pids,
+      kind: 'shoal',
+      stop: () => {
+        stopped ??= (async () => {
+          await recordTopology();
+          for (const p of pids) if (!topoPids.includes(p)) topoPids.push(p);
+          await stopAll(sp, extraPids);
+        })();
+        return stopped;
+      },
+    };
+  }
+  throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
+}
+
+/** Starts a throwaway redis-server (no persistence) on a free port. */
+export async function startRedis(): Promise<Target> {
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePortRange(1);
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shoal-test-redis-'));
+    const sp = spawnLogged(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir, '--daemonize', 'no'],
+      {},
+      dataDir,
+    );
+    try {
+      await waitReady(sp, [port], 'redis-server', () => []);
+    } catch (err) {
+      lastErr = err;
+      if (/Address already in use|EADDRINUSE/.test(String(err))) continue;
+      throw err;
+    }
+    let stopped: Promise<void> | undefined;
+    return {
+      port,
+      workerPorts: [],
+      httpPort: 0,
+      pids: [sp.child.pid as number],
+      kind: 'redis',
+      stop: () => (stopped ??= stopAll(sp, () => [])),
+    };
+  }
+  throw lastErr instanceof Error ? lastErr : new Error(String(lastErr));
+}
+
+/**
+ * Starts a real Redis Cluster of `nodes` masters (no replicas) on free ports, to check
+ * the cluster-mode expectations against Redis itself (`SHOAL_TEST_TARGET=redis-cluster`).
+ * `port` is the first node; `workerPorts` are all nodes. There is no proxy.
+ */
+export async function startRedisCluster(nodes = 3): Promise<Target> {
+  // Each node also needs its cluster bus port (port + 10000).
+  let base = 0;
+  for (let attempt = 0; attempt < 50 && base === 0; attempt++) {
+    const b = await freePortRange(nodes, 55_000);
+    let ok = true;
+    for (let p = b + 10_000; p < b + 10_000 + nodes && ok; p++) ok = await portFree(p);
+    if (ok) base = b;
+  }
+  if (base === 0) throw new Error('no free port range for a redis cluster');
+  const ports = Array.from({ length: nodes }, (_, i) => base + i);
+  const spawned: Spawned[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(spawned.map((sp) => stopAll(sp, () => [])));
+  };
+  try {
+    for (const port of ports) {
+      const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shoal-test-rc-'));
+      const sp = spawnLogged(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dataDir, 'nodes.conf'),
+          '--save', '', '--appendonly', 'no', '--dir', dataDir, '--daemonize', 'no'],
+        {},
+        dataDir,
+      );
+      spawned.push(sp);
+      await waitReady(sp, [port], 'redis-server (cluster node)', () => []);
+    }
+    await execFileP('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 20_000,
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (const port of ports) {
+      for (;;) {
+        const c = await RespClient.connect(port);
+        const info = await c.run(['CLUSTER', 'INFO']);
+        await c.close();
+        if (typeof info === 'string' && info.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`redis cluster node ${port} not ok: ${String(info)}`);
+        await sleep(100);
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    port: ports[0] as number,
+    workerPorts: ports,
+    httpPort: 0,
+    pids: spawned.map((sp) => sp.child.pid as number),
+    kind: 'redis',
+    stop: () => (stopped ??= stop()),
+  };
+}
+
+/** Starts whatever SHOAL_TEST_TARGET selects (default: shoal). */
+export function startTarget(opts: StartOptions = {}): Promise<Target> {
+  return isRedis ? startRedis() : startShoal(opts);
+}
+
+type Teardownable = { teardown(fn: () => unknown): void };
+
+/**
+ * Starts the target, registers `t.teardown` to stop it, and opens one raw client
+ * (closed in teardown too): `const { target, run } = await useTarget(t)`.
+ */
+export async function useTarget(t: Teardownable, opts: StartOptions = {}): Promise<{
+  target: Target;
+  client: RespClient;
+  run: RespClient['run'];
+  runRaw: RespClient['runRaw'];
+}> {
+  const target = await startTarget(opts);
+  t.teardown(() => target.stop());
+  const client = await RespClient.connect(target.port);
+  t.teardown(() => client.close());
+  return { target, client, run: client.run.bind(client), runRaw: client.runRaw.bind(client) };
+}
+
+// CRC16-CCITT (XModem) as Redis Cluster uses it, with the {hash tag} rule; an
+// independent copy so the tests do not trust the implementation under test.
+const CRC_TABLE = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[i] = crc;
+  }
+  return table;
+})();
+
+/** Redis Cluster hash slot of `key` (0..16383). */
+export function keySlot(key: string | Buffer): number {
+  let b = typeof key === 'string' ? Buffer.from(key) : key;
+  const open = b.indexOf(0x7b); // '{'
+  if (open >= 0) {
+    const close = b.indexOf(0x7d, open + 1); // '}'
+    if (close > open + 1) b = b.subarray(open + 1, close);
+  }
+  let crc = 0;
+  for (const byte of b) crc = ((crc << 8) & 0xffff) ^ (CRC_TABLE[((crc >> 8) ^ byte) & 0xff] ?? 0);
+  return crc & 0x3fff;
+}
