@@ -739,7 +739,7 @@ ${sums.length ? mdTable(HEAD, tableRows(sums)) : '_No macro runs (TARGETS was em
   target: launcher, proxy, shard workers). At -P 1 redis-benchmark is the bottleneck on a 2-core box, so read
   these before the ratio.
 - \`cost\` = Shoal's CPU per request / redis's. \`other%\`: most CPU any other process took during a kept run
-  (% of one core); above ~20 distrust the row, `!` marks rows above MAX_OTHER (kept after retries or because the
+  (% of one core); above ~20 distrust the row, \`!\` marks rows above MAX_OTHER (kept after retries or because the
   machine was busy before the run). Noise floor (redis vs redis): ratios 0.88-1.12.
 
 ## Targets (from the issue)
