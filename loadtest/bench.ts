@@ -684,11 +684,18 @@ function goals(sums: Summary[]): Goal[] {
     for (const [p, min] of Object.entries(byP)) {
       const rows = sums.filter((s) => s.row.target === target && s.row.pipeline === Number(p));
       const worst = rows.length ? Math.min(...rows.map((s) => s.ratio)) : undefined;
-      const verdict = worst === undefined ? 'not measured' : worst >= min ? 'met' : 'not met';
+      const noisy = rows.some((s) => s.other > MAX_OTHER) ? ' (disturbed rows)' : '';
+      const verdict = worst === undefined ? 'not measured' : `${worst >= min ? 'met' : 'not met'}${noisy}`;
       out.push({ target, pipeline: Number(p), min, worst, verdict });
     }
   }
   return out;
+}
+
+function disturbedWarning(sums: Summary[]): string {
+  const bad = sums.filter((s) => s.other > MAX_OTHER).length;
+  return bad === 0 ? '' : `${bad} of ${sums.length} rows ran while other processes used more than ${MAX_OTHER} % of a core `
+    + '(other% marked !): those numbers are not reliable; rerun on a quiet machine.';
 }
 
 function textTable(head: string[], rows: string[][]): string {
@@ -731,7 +738,7 @@ Generated ${startedAt.toISOString()} by \`${commandLine()}\` (see [README.md](RE
   - proxy: \`node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir TMP\` (embedded cluster)
 
 ## Throughput (requests/s, medians)
-
+${disturbedWarning(sums) ? `\n> **Warning:** ${disturbedWarning(sums)}\n` : ''}
 ${sums.length ? mdTable(HEAD, tableRows(sums)) : '_No macro runs (TARGETS was empty)._'}
 
 - \`ratio\` = shoal_rps / redis_rps (> 1: Shoal faster); \`rounds\` = range of the per-round ratios.
@@ -807,6 +814,7 @@ async function main(): Promise<void> {
   if (micro) for (const m of micro) for (const l of m.status === 'ok' ? m.lines : [...m.lines, `# ${m.file}: ${m.status}`]) console.log(l);
   if (sums.length) {
     console.log(textTable(HEAD, tableRows(sums)));
+    if (disturbedWarning(sums)) console.log(`WARNING: ${disturbedWarning(sums)}`);
     for (const x of goals(sums)) {
       if (x.verdict !== 'not measured') {
         console.log(`goal ${x.target} -P ${x.pipeline} >= ${x.min}: ${x.verdict} (worst ratio ${fmt(x.worst ?? NaN, 3)})`);
@@ -826,8 +834,10 @@ process.on('exit', () => {
   if (keepWork) process.stderr.write(`work dir kept: ${WORK}\n`);
   else fs.rmSync(WORK, { recursive: true, force: true });
 });
+let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
+    interrupted = true;
     log(`${sig}: stopping the servers started here`);
     for (const s of servers) { try { process.kill(s.pid, 'SIGTERM'); } catch { /* gone */ } }
     setTimeout(() => process.exit(130), 1000).unref();
@@ -835,6 +845,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 main().then(() => process.exit(0), (e: unknown) => {
+  if (interrupted) process.exit(130);
   keepWork = true;
   if (e instanceof BenchError) {
     process.stderr.write(`bench: ERROR: ${e.message}\n`);

@@ -100,7 +100,8 @@ function moveKey(server: ProxyServer, client: ProxyClient, argv: Buffer[], kind:
       else if (opt === 'db' && j + 1 < argv.length) {
         const db = parseSafeInt(argv[++j]!);
         if (db === null) return server.replyError(client, WireErrors.notInteger);
-        if (db !== 0) return server.replyError(client, 'ERR Copying to another database is not allowed in cluster mode');
+        if (db < 0 || db >= 16) return server.replyError(client, WireErrors.dbIndexOutOfRange);
+        if (db !== 0) return server.replyError(client, 'ERR Shoal has a single database: COPY only supports DB 0');
       } else return server.replyError(client, WireErrors.syntax);
     }
   }

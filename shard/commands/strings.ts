@@ -42,8 +42,14 @@ function parseExtendedOrReply(ctx: CommandContext, argv: Buffer[], start: number
     else if (isSet && argIs(a, 'get')) flags |= F_GET;
     else if (isSet && argIs(a, 'keepttl') && !(flags & (F_PERSIST | F_EXPIRE))) flags |= F_KEEPTTL;
     else if (!isSet && argIs(a, 'persist') && !(flags & (F_EXPIRE | F_KEEPTTL))) flags |= F_PERSIST;
-    else if (hasNext && !(flags & (F_KEEPTTL | F_PERSIST | F_EXPIRE)) && (argIs(a, 'ex') || argIs(a, 'px') || argIs(a, 'exat') || argIs(a, 'pxat'))) {
-      flags |= argIs(a, 'ex') ? F_EX : argIs(a, 'px') ? F_PX : argIs(a, 'exat') ? F_EXAT : F_PXAT;
+    else if (hasNext && (argIs(a, 'ex') || argIs(a, 'px') || argIs(a, 'exat') || argIs(a, 'pxat'))) {
+      // Repeating the same unit is accepted (the last value wins); mixing units is not.
+      const unit = argIs(a, 'ex') ? F_EX : argIs(a, 'px') ? F_PX : argIs(a, 'exat') ? F_EXAT : F_PXAT;
+      if (flags & (F_KEEPTTL | F_PERSIST | (F_EXPIRE & ~unit))) {
+        ctx.out.error(WireErrors.syntax);
+        return undefined;
+      }
+      flags |= unit;
       expireArg = argv[++j]!;
     } else {
       ctx.out.error(WireErrors.syntax);

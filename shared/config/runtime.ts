@@ -25,12 +25,37 @@ function bytesParam(name: string, key: 'maxmemory' | 'protoMaxBulkLen', min: num
     set: (rc, v) => {
       const n = parseBytes(v);
       if (n === undefined) return 'argument must be a memory value';
-      if (n < min) return `argument must be a memory value ≥ ${min}`.replace('≥', '>=');
+      if (n < min) return `argument must be between ${min} and 9223372036854775807 inclusive`;
       rc.config[key] = n;
       return undefined;
     },
   };
 }
+
+/** `save`: Redis's "seconds changes" pairs are validated; snapshots are not implemented, so only "" (off) is accepted. */
+const saveParam: Param = {
+  name: 'save',
+  get: (rc) => rc.values.get('save') ?? '',
+  set: (rc, v) => {
+    const parts = v.trim().split(/\s+/).filter(Boolean);
+    if (parts.length % 2 !== 0 || parts.some((p) => !/^\d+$/.test(p))) return 'Invalid save parameters';
+    if (parts.length > 0) return 'snapshots are not implemented yet; only save "" is accepted';
+    rc.values.set('save', '');
+    return undefined;
+  },
+};
+
+/** `appendonly`: the append-only log is not implemented, so only "no" is accepted. */
+const appendonlyParam: Param = {
+  name: 'appendonly',
+  get: () => 'no',
+  set: (_rc, v) => {
+    const b = v.toLowerCase();
+    if (b !== 'yes' && b !== 'no') return "argument must be 'yes' or 'no'";
+    if (b === 'yes') return 'the append-only log is not implemented yet';
+    return undefined;
+  },
+};
 
 function stored(name: string, initial: string, allowed?: readonly string[]): Param {
   return {
@@ -48,8 +73,8 @@ const PARAMS: readonly Param[] = [
   bytesParam('maxmemory', 'maxmemory', 0),
   bytesParam('proto-max-bulk-len', 'protoMaxBulkLen', 1024 * 1024),
   stored('maxmemory-policy', 'noeviction', EVICTION_POLICIES),
-  stored('save', ''),
-  stored('appendonly', 'no', ['no']),
+  saveParam,
+  appendonlyParam,
   stored('appendfsync', 'everysec', ['always', 'everysec', 'no']),
   stored('timeout', '0'),
   { name: 'port', get: (rc) => String(rc.port) },
@@ -86,7 +111,7 @@ export class RuntimeConfig {
       const name = args[i]!.toString().toLowerCase();
       const p = PARAMS.find((x) => x.name === name);
       if (!p || !p.set) return out.error(`ERR Unknown option or number of arguments for CONFIG SET - '${args[i]!.toString()}'`);
-      if (pending.some(([q]) => q === p)) return out.error(`ERR Duplicate parameter - ${name}`);
+      if (pending.some(([q]) => q === p)) return out.error(`ERR CONFIG SET failed (possibly related to argument '${name}') - duplicate parameter`);
       pending.push([p, args[i + 1]!.toString()]);
     }
     const saved = { ...this.config };

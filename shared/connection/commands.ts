@@ -218,7 +218,7 @@ function command(out: ReplyWriter, _c: ClientState, argv: Buffer[]): void {
       return;
     }
     case 'getkeys': {
-      if (argv.length < 3) return out.error(WireErrors.wrongArity('command|getkeys'));
+      if (argv.length < 4) return out.error(WireErrors.wrongArity('command|getkeys'));
       const spec = lookupCommand(lower(argv[2]!));
       if (!spec) return out.error('ERR Invalid command specified');
       const args = argv.slice(2);

@@ -114,6 +114,7 @@ export class RespDecoder {
   #pos = 0;
   #end = 0;
   #queue: Buffer[] = [];
+  #queueHead = 0; // index of the next chunk in #queue (no shift(): O(1) per chunk)
   #queued = 0;
 
   // Request state, kept between calls so that parsing resumes at any byte.
@@ -367,7 +368,8 @@ export class RespDecoder {
     }
 
     // Scan no further than the limit allows: past it, the line fails whatever follows.
-    const stop = Math.min(end, pos + (max - carried) + 1);
+    // (max can have been lowered below what is already carried: then stop = pos.)
+    const stop = Math.min(end, pos + Math.max(0, max - carried + 1));
     let i = pos;
     let c = 0;
     while (i < stop && (c = buf[i]!) !== term && c !== NUL) i++;
@@ -433,12 +435,22 @@ export class RespDecoder {
   /** Drops the consumed chunk and moves to the next fed one, if any. */
   #advance(): boolean {
     this.#lb = EMPTY; // a line is used before its chunk is left, never after
-    const next = this.#queue.shift();
+    const queue = this.#queue;
+    const next = queue[this.#queueHead];
     if (next === undefined) {
+      if (queue.length !== 0) {
+        this.#queue = [];
+        this.#queueHead = 0;
+      }
       this.#buf = null;
       this.#pos = 0;
       this.#end = 0;
       return false;
+    }
+    queue[this.#queueHead++] = EMPTY; // drop the reference now
+    if (this.#queueHead >= 1024 && this.#queueHead * 2 >= queue.length) {
+      queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
     }
     this.#queued -= next.length;
     this.#buf = next;
@@ -452,6 +464,7 @@ export class RespDecoder {
     this.#error = err;
     this.#buf = null;
     this.#queue = [];
+    this.#queueHead = 0;
     this.#queued = 0;
     this.#argv = null;
     this.#big = null;
@@ -587,8 +600,7 @@ export function splitArgs(line: Buffer, s: number, e: number): Buffer[] | null {
         else inSingle = true;
         p++;
       } else {
-        if (copyFrom >= 0) scratch![w++] = c;
-        p++;
+        p++; // a plain byte; a token with quotes never gets here (its closing quote ends it)
       }
     }
     argv.push(copyFrom < 0 ? line.subarray(tokenStart, tokenEnd) : scratch!.subarray(copyFrom, w));

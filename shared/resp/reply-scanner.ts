@@ -158,7 +158,7 @@ function readLength(buf: Uint8Array, p: number, end: number): number {
 }
 
 function malformed(buf: Uint8Array, at: number): ProtocolError {
-  const byte = buf[at];
-  const shown = byte === undefined ? 'end of input' : `byte 0x${byte.toString(16).padStart(2, '0')}`;
-  return new ProtocolError(`Protocol error: malformed reply (${shown} at offset ${at})`);
+  // Every caller passes an offset below `end`, so the byte exists.
+  const hex = buf[at]!.toString(16).padStart(2, '0');
+  return new ProtocolError(`Protocol error: malformed reply (byte 0x${hex} at offset ${at})`);
 }

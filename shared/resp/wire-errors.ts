@@ -26,9 +26,12 @@ export const WireErrors = {
   wrongArity: (cmd: string) => `ERR wrong number of arguments for '${cmd}' command`,
   invalidExpire: (cmd: string) => `ERR invalid expire time in '${cmd}' command`,
   unknownCommand: (name: string, args: readonly Buffer[]) => {
-    let s = `ERR unknown command '${sanitize(name, 128)}', with args beginning with: `;
-    for (let i = 0; i < args.length && s.length < 256; i++) s += `'${sanitize(args[i]!.toString('latin1'), 128)}' `;
-    return s;
+    // As Redis: the quoted args together are capped at 128 characters.
+    let list = '';
+    for (let i = 0; i < args.length && list.length < 128; i++) {
+      list += `'${sanitize(args[i]!.toString('latin1'), 128 - list.length)}' `;
+    }
+    return `ERR unknown command '${sanitize(name, 128)}', with args beginning with: ${list}`;
   },
   unknownSubcommand: (sub: string, cmd: string) =>
     `ERR unknown subcommand '${sanitize(sub, 128)}'. Try ${cmd.toUpperCase()} HELP.`,

@@ -60,8 +60,8 @@ if (isRedis) {
 
     const proxy = await RespClient.connect(target.port);
     t.teardown(() => proxy.close());
-    t.equal(await proxy.run(['SET', deadKey, 'd']), 'OK');
-    t.equal(await proxy.run(['SET', liveKey, 'l']), 'OK');
+    t.equal(await proxy.run(['SET', deadKey, 'd']), 'OK', 'SET on the doomed shard before the kill');
+    t.equal(await proxy.run(['SET', liveKey, 'l']), 'OK', 'SET on the live shard before the kill');
 
     process.kill(dead.pid, 'SIGKILL');
     const killedAt = Date.now();
@@ -92,12 +92,12 @@ if (isRedis) {
     t.ok(Date.now() - again <= 5000, 'and it is fast');
 
     // The live shard is unaffected, on this connection and on a new one.
-    t.equal(await proxy.run(['GET', liveKey], { timeoutMs: 5000 }), 'l');
-    t.equal(await proxy.run(['SET', `${liveKey}:2`, 'x'], { timeoutMs: 5000 }), 'OK');
-    t.equal(await proxy.run(['INCR', find('cnt:', false)], { timeoutMs: 5000 }), 1);
+    t.equal(await proxy.run(['GET', liveKey], { timeoutMs: 5000 }), 'l', 'GET on the live shard');
+    t.equal(await proxy.run(['SET', find('live2:', false), 'x'], { timeoutMs: 5000 }), 'OK', 'SET on the live shard');
+    t.equal(await proxy.run(['INCR', find('cnt:', false)], { timeoutMs: 5000 }), 1, 'INCR on the live shard');
     const fresh = await RespClient.connect(target.port);
     t.teardown(() => fresh.close());
-    t.equal(await fresh.run(['PING'], { timeoutMs: 5000 }), 'PONG');
-    t.equal(await fresh.run(['GET', liveKey], { timeoutMs: 5000 }), 'l');
+    t.equal(await fresh.run(['PING'], { timeoutMs: 5000 }), 'PONG', 'new connection: PING');
+    t.equal(await fresh.run(['GET', liveKey], { timeoutMs: 5000 }), 'l', 'new connection: GET on the live shard');
   });
 }
