@@ -55,19 +55,28 @@ function scan(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
   const c = parseInt64(argv[1]!);
   const n = server.links.length;
   if (c === null || typeof c === 'bigint' || c < 0) return server.replyError(client, WireErrors.invalidCursor);
-  const idx = c % n;
-  const sub = [argv[0]!, Buffer.from(String(Math.floor(c / n))), ...argv.slice(2)];
   run(server, client, async (reply) => {
-    const v = await call(server.links[idx]!, sub);
-    if (passError(v, reply)) return;
-    const [next, keys] = v as [Buffer, Buffer[]];
-    const wnext = Number(next.toString());
-    const proxyNext = wnext !== 0 ? wnext * n + idx : idx + 1 < n ? idx + 1 : 0;
-    reply((w) => {
-      w.arrayHeader(2);
-      w.bulk(String(proxyNext));
-      w.bulkArray(keys);
-    });
+    let idx = c % n;
+    let wcursor = Math.floor(c / n);
+    // A worker that is finished without a key hands over to the next one in the same
+    // call, so an empty keyspace answers cursor 0 at once, as Redis does.
+    for (;;) {
+      const v = await call(server.links[idx]!, [argv[0]!, Buffer.from(String(wcursor)), ...argv.slice(2)]);
+      if (passError(v, reply)) return;
+      const [next, keys] = v as [Buffer, Buffer[]];
+      const wnext = Number(next.toString());
+      if (wnext === 0 && keys.length === 0 && idx + 1 < n) {
+        idx++;
+        wcursor = 0;
+        continue;
+      }
+      const proxyNext = wnext !== 0 ? wnext * n + idx : idx + 1 < n ? idx + 1 : 0;
+      return reply((w) => {
+        w.arrayHeader(2);
+        w.bulk(String(proxyNext));
+        w.bulkArray(keys);
+      });
+    }
   });
 }
 

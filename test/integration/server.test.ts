@@ -220,12 +220,23 @@ t.test('CONFIG GET SET', async (t) => {
   await expectReplies(t, run, [
     [['CONFIG', 'SET', 'save', ''], 'OK'],
     [['CONFIG', 'GET', 'save'], ['save', '']],
-    [['CONFIG', 'SET', 'save', '900 1 300 10'], 'OK'],
-    [['CONFIG', 'GET', 'save'], ['save', '900 1 300 10']],
-    [['CONFIG', 'SET', 'save', ''], 'OK'],
-    [['CONFIG', 'GET', 'appendonly'], ['appendonly', 'no']],
-    [['CONFIG', 'SET', 'appendonly', 'yes'], 'OK'],
-    [['CONFIG', 'GET', 'appendonly'], ['appendonly', 'yes']],
+    // Persistence is not implemented yet: Shoal refuses to turn it on rather than
+    // pretend (Redis accepts these).
+    ...(isRedis
+      ? ([
+        [['CONFIG', 'SET', 'save', '900 1 300 10'], 'OK'],
+        [['CONFIG', 'GET', 'save'], ['save', '900 1 300 10']],
+        [['CONFIG', 'SET', 'save', ''], 'OK'],
+        [['CONFIG', 'GET', 'appendonly'], ['appendonly', 'no']],
+        [['CONFIG', 'SET', 'appendonly', 'yes'], 'OK'],
+        [['CONFIG', 'GET', 'appendonly'], ['appendonly', 'yes']],
+      ] as const)
+      : ([
+        [['CONFIG', 'SET', 'save', '900 1 300 10'], err("ERR CONFIG SET failed (possibly related to argument 'save') - snapshots are not implemented yet; only save \"\" is accepted")],
+        [['CONFIG', 'GET', 'save'], ['save', '']],
+        [['CONFIG', 'SET', 'appendonly', 'yes'], err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - the append-only log is not implemented yet")],
+        [['CONFIG', 'GET', 'appendonly'], ['appendonly', 'no']],
+      ] as const)),
     [['CONFIG', 'SET', 'appendonly', 'no'], 'OK'],
     [['CONFIG', 'GET', 'appendonly'], ['appendonly', 'no']],
     [['CONFIG', 'GET', 'appendonl?'], ['appendonly', 'no']],
