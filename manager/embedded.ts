@@ -63,13 +63,16 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping embedded cluster');
-    const alive = children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
-    for (const { child } of alive) child.kill('SIGTERM');
-    await Promise.race([
-      Promise.all(alive.map(({ child }) => new Promise((r) => child.once('exit', r)))),
-      new Promise((r) => setTimeout(r, STOP_GRACE_MS)),
-    ]);
-    for (const { child } of alive) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // Proxies first, so no client request is cut off by a shard going away under it.
+    for (const role of ['proxy', 'shard'] as const) {
+      const alive = children.filter(({ child, info }) => info.role === role && child.exitCode === null && child.signalCode === null);
+      for (const { child } of alive) child.kill('SIGTERM');
+      await Promise.race([
+        Promise.all(alive.map(({ child }) => new Promise((r) => child.once('exit', r)))),
+        new Promise((r) => setTimeout(r, STOP_GRACE_MS)),
+      ]);
+      for (const { child } of alive) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
     log.info('stopped');
     process.exit(0);
   };
