@@ -13,7 +13,7 @@ import type { CommandSpec } from '../shared/commands/spec.js';
 const DEFAULT = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace'];
 const ALL = [...DEFAULT, 'commandstats'];
 /** Fields that describe one process, not a sum (kept from the first worker). */
-const NOT_SUMMED = new Set(['maxmemory_policy', 'role', 'cluster_enabled', 'loading', 'allocator_frag_ratio']);
+const NOT_SUMMED = new Set(['maxmemory_policy', 'role', 'cluster_enabled', 'loading', 'allocator_frag_ratio', 'mem_fragmentation_ratio', 'expired_stale_perc']);
 
 function proxySection(server: ProxyServer, name: string): string | null {
   const now = Date.now();
@@ -58,6 +58,9 @@ function merge(texts: string[], wanted: string[]): string {
   }
   const mem = sections.get('Memory');
   if (mem) {
+    const n = (k: string) => Number(mem.get(k) ?? 0);
+    if (n('used_memory_dataset') > 0) mem.set('allocator_frag_ratio', (n('arena_page_bytes') / n('used_memory_dataset')).toFixed(2));
+    if (n('used_memory') > 0) mem.set('mem_fragmentation_ratio', (n('used_memory_rss') / n('used_memory')).toFixed(2));
     for (const k of ['used_memory', 'used_memory_rss', 'used_memory_peak', 'maxmemory']) {
       const v = mem.get(k);
       if (v !== undefined) mem.set(`${k}_human`, formatBytesHuman(Number(v)));

@@ -15,7 +15,7 @@ import { parseInt64, parseSafeInt } from '../shared/resp/numbers.js';
 import { parseLcsOptions, writeLcsReply } from '../shared/lcs.js';
 import type { ProxyServer } from './proxy-server.js';
 import type { ProxyClient, ReplySlot } from './client-connection.js';
-import { call } from './fanout.js';
+import { call, allWorkers } from './fanout.js';
 import { isError, type ReplyValue } from './reply-value.js';
 
 const TYPE_STRING = 1;
@@ -152,6 +152,59 @@ function lcs(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
   });
 }
 
+/** OBJECT sub key: to the key's worker (HELP and malformed calls to any worker, which replies). */
+function object(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
+  const link = argv.length >= 3 ? server.linkFor(argv[2]!) : server.links[0]!;
+  link.send(argv, client.state.proto, client.slot());
+}
+
+/** MEMORY USAGE key: to the key's worker; MEMORY STATS: scalar fields summed over workers. */
+function memory(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
+  const sub = argv[1]!.toString().toLowerCase();
+  if (sub === 'usage' && argv.length >= 3) return server.linkFor(argv[2]!).send(argv, client.state.proto, client.slot());
+  if (sub !== 'stats' || argv.length !== 2) return server.links[0]!.send(argv, client.state.proto, client.slot());
+  allWorkers(server, client, { name: 'memory' } as CommandSpec, argv, (parts, out) => {
+    const fields = new Map<string, ReplyValue[]>();
+    const nested = new Map<string, Map<string, number>>();
+    for (const p of parts) {
+      if (!Array.isArray(p)) continue;
+      for (let i = 0; i + 1 < p.length; i += 2) {
+        const k = String(p[i]);
+        const v = p[i + 1]!;
+        if (Array.isArray(v)) {
+          // db.0 is a map of counters: sum it; other nested detail (slab classes) is per worker.
+          if (v.every((x, j) => (j % 2 === 0 ? true : typeof x === 'number'))) nested.set(k, sumPairs(nested.get(k), v));
+          continue;
+        }
+        if (!fields.has(k)) fields.set(k, []);
+        fields.get(k)!.push(p[i + 1]!);
+      }
+    }
+    out.mapHeader(fields.size + nested.size + 1);
+    for (const [k, vs] of fields) {
+      out.bulk(k);
+      if (vs.every((v) => typeof v === 'number')) out.integer((vs as number[]).reduce((a, b) => a + b, 0));
+      else out.double(String(vs[0]));
+    }
+    for (const [k, m] of nested) {
+      out.bulk(k);
+      out.mapHeader(m.size);
+      for (const [nk, nv] of m) {
+        out.bulk(nk);
+        out.integer(nv);
+      }
+    }
+    out.bulk('shoal.workers');
+    out.integer(parts.length);
+  });
+}
+
+function sumPairs(into: Map<string, number> | undefined, pairs: ReplyValue[]): Map<string, number> {
+  const m = into ?? new Map<string, number>();
+  for (let j = 0; j + 1 < pairs.length; j += 2) m.set(String(pairs[j]), (m.get(String(pairs[j])) ?? 0) + (pairs[j + 1] as number));
+  return m;
+}
+
 export function specialCommand(server: ProxyServer, client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {
   switch (spec.name) {
     case 'scan':
@@ -164,6 +217,10 @@ export function specialCommand(server: ProxyServer, client: ProxyClient, spec: C
       return moveKey(server, client, argv, spec.name);
     case 'lcs':
       return lcs(server, client, argv);
+    case 'object':
+      return object(server, client, argv);
+    case 'memory':
+      return memory(server, client, argv);
     default:
       return server.replyError(client, WireErrors.unknownCommand(spec.name, argv.slice(1)));
   }

@@ -1,6 +1,7 @@
 /**
- * Keyspace: the items of one worker — a SlabArena for the bytes and a HashIndex from
- * key to item Ref — plus lazy expiry and the counters INFO reports.
+ * Keyspace: the items of one worker — a SlabArena for the bytes, a HashIndex from key
+ * to item Ref, a second HashIndex of the items that carry a TTL — plus lazy expiry,
+ * the LRU/LFU access stamp and the counters INFO reports.
  *
  * Owner-only: every method mutates or may mutate (lazy expiry deletes), so only the
  * worker thread that owns the arena calls it. Item layout: shard/arena/layout.ts.
@@ -20,27 +21,56 @@ export interface KeyspaceOptions {
   maxBytes?: number;
 }
 
+/** ITEM_ENCODING of strings: 0 = as the bytes suggest (int/embstr/raw), 1 = raw (APPEND/SETRANGE, as Redis). */
+export const ENCODING_AUTO = 0;
+export const ENCODING_RAW = 1;
+
+/** LFU counter a new key starts with (Redis LFU_INIT_VAL), so it is not evicted at once. */
+export const LFU_INIT_VAL = 5;
+
 export class Keyspace {
   readonly arena: SlabArena;
   readonly index: HashIndex;
+  /** The items that carry a TTL (same hashes and Refs as `index`): sampled by active expiry and volatile-* eviction. */
+  readonly volatile: HashIndex;
   now = Date.now();
-  /** Keys that carry a TTL (INFO keyspace `expires=`). */
-  volatileKeys = 0;
+  /** Seconds clock stored in ITEM_LRU under LRU policies. */
+  lruClock = Math.floor(Date.now() / 1000);
+  /** When true ITEM_LRU holds (minutes << 8 | log counter) as Redis's LFU. */
+  lfu = false;
+  lfuLogFactor = 10;
+  lfuDecayTime = 1;
   hits = 0;
   misses = 0;
   expiredKeys = 0;
+  evictedKeys = 0;
 
   constructor(opts: KeyspaceOptions = {}) {
     this.arena = new SlabArena(opts.maxBytes ? { maxBytes: opts.maxBytes } : {});
     this.index = new HashIndex(this.arena, { initialCapacity: 16 });
+    this.volatile = new HashIndex(this.arena, { initialCapacity: 16 });
   }
 
   get size(): number {
     return this.index.size;
   }
 
-  /** The live item for key, or 0. Expired items are deleted on the way (lazy expiry). */
-  find(key: Uint8Array): Ref {
+  /** Keys that carry a TTL (INFO keyspace `expires=`). */
+  get volatileKeys(): number {
+    return this.volatile.size;
+  }
+
+  /** Sets the clock commands see (once per batch). */
+  setNow(ms: number): void {
+    this.now = ms;
+    this.lruClock = Math.floor(ms / 1000);
+  }
+
+  /**
+   * The live item for key, or 0. Expired items are deleted on the way (lazy expiry).
+   * `touch` = false reads without recording an access (OBJECT, as Redis's NOTOUCH).
+   */
+  find(key: Uint8Array, touch = true): Ref {
     const ref = this.index.find(key, hashKey(key, 0, key.length));
     if (ref === 0) return 0;
     const exp = this.expireAt(ref);
@@ -49,6 +79,7 @@ export class Keyspace {
       this.remove(ref);
       return 0;
     }
+    if (touch) this.touch(ref);
     return ref;
   }
 
@@ -60,10 +91,55 @@ export class Keyspace {
     return ref;
   }
 
+  /** Records an access in ITEM_LRU: the LRU clock, or Redis's logarithmic LFU counter. */
+  touch(ref: Ref): void {
+    const i32 = this.arena.i32(ref);
+    const at = (this.arena.off(ref) + ITEM_LRU) >> 2;
+    if (!this.lfu) {
+      i32[at] = this.lruClock;
+      return;
+    }
+    let counter = this.lfuDecayed(i32[at]!);
+    if (counter < 255) {
+      const base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+      if (Math.random() < 1 / (base * this.lfuLogFactor + 1)) counter++;
+    }
+    i32[at] = (this.lfuMinutes() << 8) | counter;
+  }
+
+  /** LFU counter of an ITEM_LRU word after decay (Redis LFUDecrAndReturn). */
+  lfuDecayed(word: number): number {
+    const counter = word & 0xff;
+    const ldt = (word >>> 8) & 0xffff;
+    const now = this.lfuMinutes();
+    const elapsed = now >= ldt ? now - ldt : 65535 - ldt + now;
+    const periods = this.lfuDecayTime > 0 ? Math.floor(elapsed / this.lfuDecayTime) : 0;
+    return periods > counter ? 0 : counter - periods;
+  }
+
+  lfuMinutes(): number {
+    return Math.floor(this.now / 60000) & 0xffff;
+  }
+
+  /** Raw ITEM_LRU word (LRU seconds or LFU word). */
+  lruWord(ref: Ref): number {
+    return this.arena.i32(ref)[(this.arena.off(ref) + ITEM_LRU) >> 2]!;
+  }
+
+  /** Seconds since the item was last touched (LRU policies). */
+  idleSeconds(ref: Ref): number {
+    return (this.lruClock - this.lruWord(ref)) >>> 0;
+  }
+
   // --- item accessors (ref must be live) -------------------------------------------
 
   type(ref: Ref): number {
     return this.arena.u8(ref)[this.arena.off(ref) + ITEM_TYPE]!;
+  }
+
+  /** Marks how the value was last written (ENCODING_* below); reset to auto by every write(). */
+  setEncoding(ref: Ref, enc: number): void {
+    this.arena.u8(ref)[this.arena.off(ref) + ITEM_ENCODING] = enc;
   }
 
   encoding(ref: Ref): number {
@@ -125,11 +201,13 @@ export class Keyspace {
     const hash = hashKey(key, 0, key.length);
     const old = existing === -1 ? this.index.find(key, hash) : existing;
     const need = ITEM_HEADER + key.length + valueLen;
+    const oldTtl = old !== 0 && this.expireAt(old) !== 0;
     if (old !== 0 && this.arena.chunkSize(old) >= need && this.fitsWell(old, need)) {
-      if (this.expireAt(old) !== 0) this.volatileKeys--;
       this.beginWrite(old);
       this.setHeader(old, type, valueLen, expireAt);
       this.endWrite(old);
+      if (oldTtl && expireAt === 0) this.volatile.remove(hash, old);
+      else if (!oldTtl && expireAt !== 0) this.volatile.insert(hash, old);
       return old;
     }
     const ref = this.arena.alloc(need);
@@ -142,11 +220,14 @@ export class Keyspace {
     u8.set(key, off + ITEM_HEADER);
     this.setHeader(ref, type, valueLen, expireAt);
     if (old !== 0) {
-      if (this.expireAt(old) !== 0) this.volatileKeys--;
       this.index.update(hash, old, ref);
+      if (oldTtl && expireAt !== 0) this.volatile.update(hash, old, ref);
+      else if (oldTtl) this.volatile.remove(hash, old);
+      else if (expireAt !== 0) this.volatile.insert(hash, ref);
       this.arena.free(old);
     } else {
       this.index.insert(hash, ref);
+      if (expireAt !== 0) this.volatile.insert(hash, ref);
     }
     return ref;
   }
@@ -184,6 +265,7 @@ export class Keyspace {
     dst.set(src.subarray(from + 4, from + ITEM_HEADER + key.length + keep), to + 4);
     this.arena.i32(next)[(to + ITEM_VALUELEN) >> 2] = newLen;
     this.index.update(hash, ref, next);
+    if (this.expireAt(next) !== 0) this.volatile.update(hash, ref, next);
     this.arena.free(ref);
     return next;
   }
@@ -192,10 +274,18 @@ export class Keyspace {
     const f64 = this.arena.f64(ref);
     const at = (this.arena.off(ref) + ITEM_EXPIRE) >> 3;
     const had = f64[at] !== 0;
-    if (had !== (expireAt !== 0)) this.volatileKeys += expireAt !== 0 ? 1 : -1;
     this.beginWrite(ref);
     f64[at] = expireAt;
     this.endWrite(ref);
+    if (had !== (expireAt !== 0)) {
+      const hash = this.hashOf(ref);
+      if (had) this.volatile.remove(hash, ref);
+      else this.volatile.insert(hash, ref);
+    }
+  }
+
+  hashOf(ref: Ref): number {
+    return this.arena.i32(ref)[(this.arena.off(ref) + ITEM_HASH) >> 2]!;
   }
 
   /** Marks an in-place value change (caller wrote bytes at valueStart). */
@@ -209,10 +299,40 @@ export class Keyspace {
 
   /** Deletes a live item. */
   remove(ref: Ref): void {
-    if (this.expireAt(ref) !== 0) this.volatileKeys--;
-    const hash = this.arena.i32(ref)[(this.arena.off(ref) + ITEM_HASH) >> 2]!;
-    this.index.remove(hash, ref);
+    this.unlink(ref);
     this.arena.free(ref);
+  }
+
+  /** Drops a live item from the indexes without freeing its chunk. */
+  private unlink(ref: Ref): void {
+    const hash = this.hashOf(ref);
+    if (this.expireAt(ref) !== 0) this.volatile.remove(hash, ref);
+    this.index.remove(hash, ref);
+  }
+
+  /** Deletes an item for memory (maxmemory eviction). */
+  evict(ref: Ref): void {
+    this.evictedKeys++;
+    this.remove(ref);
+  }
+
+  /** Deletes an item whose TTL passed (active expiry). */
+  expire(ref: Ref): void {
+    this.expiredKeys++;
+    this.remove(ref);
+  }
+
+  /** True when ref still addresses a live item with this version (stale-handle check). */
+  isLive(ref: Ref, version: number): boolean {
+    const u8 = this.arena.u8(ref) as Buffer | undefined;
+    if (u8 === undefined) return false;
+    const off = this.arena.off(ref);
+    const t = u8[off + ITEM_TYPE];
+    return t !== 0 && t !== 0xff && this.arena.i32(ref)[(off + ITEM_VERSION) >> 2] === version;
+  }
+
+  version(ref: Ref): number {
+    return this.arena.i32(ref)[(this.arena.off(ref) + ITEM_VERSION) >> 2]!;
   }
 
   /** Deletes key; true if it existed (and was not expired). */
@@ -225,13 +345,13 @@ export class Keyspace {
 
   flush(): void {
     this.index.clear();
+    this.volatile.clear();
     this.arena.reset();
-    this.volatileKeys = 0;
   }
 
-  /** Bytes used by items plus the index (INFO used_memory's dataset part). */
+  /** Bytes used by items plus both indexes: INFO used_memory, compared with maxmemory. */
   get usedBytes(): number {
-    return this.arena.usedBytes + this.index.memoryBytes;
+    return this.arena.usedBytes + this.index.memoryBytes + this.volatile.memoryBytes;
   }
 
   private setHeader(ref: Ref, type: number, valueLen: number, expireAt: number): void {
@@ -242,9 +362,8 @@ export class Keyspace {
     u8[off + ITEM_FLAGS] = 0;
     u8[off + ITEM_FLAGS + 1] = 0;
     this.arena.i32(ref)[(off + ITEM_VALUELEN) >> 2] = valueLen;
-    this.arena.i32(ref)[(off + ITEM_LRU) >> 2] = 0;
+    this.arena.i32(ref)[(off + ITEM_LRU) >> 2] = this.lfu ? (this.lfuMinutes() << 8) | LFU_INIT_VAL : this.lruClock;
     this.arena.f64(ref)[(off + ITEM_EXPIRE) >> 3] = expireAt;
-    if (expireAt !== 0) this.volatileKeys++;
   }
 
   /** Reuse a chunk in place only if it is not wastefully large for the new item. */

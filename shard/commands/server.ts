@@ -26,16 +26,21 @@ function section(ctx: CommandContext, name: string): string | null {
       return ['# Clients', `connected_clients:${srv.sessions.size}`, 'blocked_clients:0', `maxclients:10000`].join('\r\n');
     case 'memory': {
       const used = ks.usedBytes;
-      const mu = process.memoryUsage();
-      const max = srv.config.maxmemory;
+      const peak = Math.max(srv.peakMemory, used);
+      // RSS belongs to the process, not the worker: worker 0 reports it, so sums over
+      // workers (the proxy's INFO) count each process once.
+      const rss = srv.self.worker === 0 ? process.memoryUsage().rss : 0;
+      const max = srv.evictor.limit;
+      const arena = ks.arena;
       return [
         '# Memory', `used_memory:${used}`, `used_memory_human:${formatBytesHuman(used)}`,
-        `used_memory_rss:${mu.rss}`, `used_memory_rss_human:${formatBytesHuman(mu.rss)}`,
-        `used_memory_peak:${srv.peakMemory}`, `used_memory_peak_human:${formatBytesHuman(srv.peakMemory)}`,
-        `used_memory_dataset:${ks.arena.usedBytes}`, `used_memory_index:${ks.index.memoryBytes}`,
-        `arena_page_bytes:${ks.arena.pageBytes}`,
-        `allocator_frag_ratio:${ks.arena.usedBytes ? (ks.arena.pageBytes / ks.arena.usedBytes).toFixed(2) : '1.00'}`,
-        `maxmemory:${max}`, `maxmemory_human:${formatBytesHuman(max)}`, `maxmemory_policy:${srv.runtime.values.get('maxmemory-policy') ?? 'noeviction'}`,
+        `used_memory_rss:${rss}`, `used_memory_rss_human:${formatBytesHuman(rss)}`,
+        `used_memory_peak:${peak}`, `used_memory_peak_human:${formatBytesHuman(peak)}`,
+        `used_memory_dataset:${arena.usedBytes}`, `used_memory_index:${ks.index.memoryBytes + ks.volatile.memoryBytes}`,
+        `arena_page_bytes:${arena.pageBytes}`,
+        `allocator_frag_ratio:${arena.usedBytes ? (arena.pageBytes / arena.usedBytes).toFixed(2) : '1.00'}`,
+        `mem_fragmentation_ratio:${used && rss ? (rss / used).toFixed(2) : '0.00'}`,
+        `maxmemory:${max}`, `maxmemory_human:${formatBytesHuman(max)}`, `maxmemory_policy:${srv.evictor.policy}`,
       ].join('\r\n');
     }
     case 'persistence':
@@ -45,7 +50,9 @@ function section(ctx: CommandContext, name: string): string | null {
       return [
         '# Stats', `total_connections_received:${st.connections}`, `total_commands_processed:${st.commands}`,
         `total_net_input_bytes:${st.netIn}`, `total_net_output_bytes:${st.netOut}`, `rejected_connections:0`,
-        `expired_keys:${ks.expiredKeys}`, 'evicted_keys:0', `keyspace_hits:${ks.hits}`, `keyspace_misses:${ks.misses}`,
+        `expired_keys:${ks.expiredKeys}`, `expired_stale_perc:${(srv.activeExpire.stalePerc * 100).toFixed(2)}`,
+        `expired_time_cap_reached_count:${srv.activeExpire.timeCapReached}`, `evicted_keys:${ks.evictedKeys}`,
+        `keyspace_hits:${ks.hits}`, `keyspace_misses:${ks.misses}`,
       ].join('\r\n');
     }
     case 'replication':

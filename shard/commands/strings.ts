@@ -4,6 +4,7 @@
  */
 import type { CommandContext, HandlerTable } from './context.js';
 import { TYPE_STRING } from '../arena/layout.js';
+import { ENCODING_RAW } from '../keyspace.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { Replies } from '../../shared/resp/replies.js';
 import { parseInt64, parseFloat64, formatHumanDouble } from '../../shared/resp/numbers.js';
@@ -261,6 +262,7 @@ function append(ctx: CommandContext, argv: Buffer[]): void {
   ks.beginWrite(ref);
   ks.page(ref).set(add, ks.valueStart(ref) + old);
   ks.endWrite(ref);
+  ks.setEncoding(ref, ENCODING_RAW);
   ctx.out.integer(old + add.length);
 }
 
@@ -398,6 +400,7 @@ function setrange(ctx: CommandContext, argv: Buffer[]): void {
     const s = ks.valueStart(ref);
     ks.page(ref).fill(0, s, s + offset);
     ks.page(ref).set(value, s + offset);
+    ks.setEncoding(ref, ENCODING_RAW);
     return ctx.out.integer(offset + value.length);
   }
   const old = ks.valueLen(ref);
@@ -413,6 +416,7 @@ function setrange(ctx: CommandContext, argv: Buffer[]): void {
   if (offset > old) ks.page(ref).fill(0, s + old, s + offset);
   ks.page(ref).set(value, s + offset);
   ks.endWrite(ref);
+  ks.setEncoding(ref, ENCODING_RAW);
   ctx.out.integer(total);
 }
 

@@ -11,6 +11,7 @@ import { WorkerServer, type WorkerInit } from './server.js';
 import { WorkerSession } from './session.js';
 import { createLogger } from '../../shared/log.js';
 import { ShoalError, ErrorCodes } from '../../shared/errors.js';
+import { TICK_MS } from '../expire.js';
 
 const init = workerData as WorkerInit;
 const log = createLogger('shoal-worker', init.config.logLevel).child({ shard: init.self.shard, worker: init.self.worker, port: init.self.port });
@@ -32,19 +33,22 @@ tcp.listen(init.self.port, init.self.host, () => {
   parentPort?.postMessage({ type: 'listening', port: init.self.port });
 });
 
-// Incremental index resize also advances between commands when the worker is idle.
-const resizeTimer = setInterval(() => {
+// Background work between commands, each bounded per tick: active expiry (at most
+// BUDGET_MS of every TICK_MS), incremental index resize, peak-memory tracking.
+const tick = setInterval(() => {
+  server.activeExpire.cycle();
   server.ks.index.resizeStep(4096);
+  server.ks.volatile.resizeStep(4096);
   const used = server.ks.usedBytes;
   if (used > server.peakMemory) server.peakMemory = used;
-}, 10);
-resizeTimer.unref();
+}, TICK_MS);
+tick.unref();
 
 parentPort?.on('message', (msg: { type: string }) => {
   if (msg.type === 'stop') {
     tcp.close();
     for (const s of sockets) s.destroy();
-    clearInterval(resizeTimer);
+    clearInterval(tick);
     parentPort?.close();
   }
 });

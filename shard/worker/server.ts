@@ -5,6 +5,9 @@
  */
 import type { Socket } from 'node:net';
 import { Keyspace } from '../keyspace.js';
+import { Evictor, type EvictionPolicy } from '../evict.js';
+import { ActiveExpire } from '../expire.js';
+import { CMD_DENYOOM } from '../../shared/commands/spec.js';
 import { COMMANDS, INTERNAL_COMMANDS } from '../../shared/commands/table.js';
 import { arityOk, type CommandSpec } from '../../shared/commands/spec.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
@@ -19,6 +22,7 @@ import { stringCommands } from '../commands/strings.js';
 import { keyCommands } from '../commands/keys.js';
 import { serverCommands } from '../commands/server.js';
 import { clusterCommands } from '../commands/cluster.js';
+import { objectCommands } from '../commands/object.js';
 
 export interface CommandEntry {
   spec: CommandSpec;
@@ -37,12 +41,14 @@ export interface WorkerInit {
 
 /** Every handler of every family, by command name. */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
-  ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands,
+  ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands, ...objectCommands,
 };
 
 export class WorkerServer implements ConnectionHost {
   readonly mode = 'cluster' as const;
   readonly ks: Keyspace;
+  readonly evictor: Evictor;
+  readonly activeExpire: ActiveExpire;
   readonly self: WorkerEndpoint;
   topology: WorkerEndpoint[];
   epoch: number;
@@ -65,7 +71,9 @@ export class WorkerServer implements ConnectionHost {
     this.epoch = init.epoch;
     this.config = { ...init.config };
     this.runtime = new RuntimeConfig(this.config, init.self.port, true);
-    this.ks = new Keyspace({ maxBytes: this.config.maxmemory });
+    this.ks = new Keyspace();
+    this.evictor = new Evictor(this.ks);
+    this.activeExpire = new ActiveExpire(this.ks);
     this.#owners = slotOwners(this.topology);
     this.#selfIndex = this.topology.findIndex((w) => w.id === this.self.id);
     for (const spec of [...COMMANDS, ...INTERNAL_COMMANDS]) {
@@ -79,6 +87,12 @@ export class WorkerServer implements ConnectionHost {
       }
       this.#entries.set(spec.name, { spec, handler, internal, calls: 0, rejected: 0 });
     }
+    this.applyConfig();
+  }
+
+  /** Workers of this worker's shard process, which share its maxmemory. */
+  get shardWorkers(): number {
+    return this.topology.filter((w) => w.shard === this.self.shard).length;
   }
 
   *clients(): Iterable<ClientState> {
@@ -95,12 +109,17 @@ export class WorkerServer implements ConnectionHost {
       e.rejected = 0;
     }
     this.stats.commands = 0;
-    this.ks.hits = this.ks.misses = this.ks.expiredKeys = 0;
+    this.ks.hits = this.ks.misses = this.ks.expiredKeys = this.ks.evictedKeys = 0;
   }
 
-  /** Re-applies config values that live outside the config object (after CONFIG SET). */
+  /** Pushes config values into the keyspace and evictor (at start and after CONFIG SET). */
   applyConfig(): void {
-    this.ks.arena.setMaxBytes(this.config.maxmemory);
+    const c = this.config;
+    this.evictor.limit = c.maxmemory > 0 ? Math.floor(c.maxmemory / this.shardWorkers) : 0;
+    this.evictor.samples = c.maxmemorySamples;
+    if (this.evictor.policy !== c.maxmemoryPolicy) this.evictor.policy = c.maxmemoryPolicy as EvictionPolicy;
+    this.ks.lfuLogFactor = c.lfuLogFactor;
+    this.ks.lfuDecayTime = c.lfuDecayTime;
   }
 
   lookup(name: Buffer): CommandEntry | undefined {
@@ -134,10 +153,26 @@ export class WorkerServer implements ConnectionHost {
       entry.rejected++;
       return;
     }
+    // As Redis's processCommand: with maxmemory set, evict before every command while
+    // used memory is over the limit; if that fails, refuse commands that may grow memory.
+    if (this.evictor.limit !== 0 && !this.evictor.makeRoom(0) && spec.flags & CMD_DENYOOM) {
+      entry.rejected++;
+      out.error(WireErrors.oom);
+      return;
+    }
     entry.calls++;
     this.stats.commands++;
     ctx.client.lastCommand = spec.name;
     entry.handler(ctx, argv);
+  }
+
+  /** For commands whose key is not at a table position (OBJECT, MEMORY USAGE): MOVED unless owned. */
+  ownsKeyOrReply(ctx: CommandContext, key: Buffer): boolean {
+    const slot = keySlot(key);
+    if (this.#owners[slot] === this.#selfIndex) return true;
+    const owner = this.topology[this.#owners[slot]!]!;
+    ctx.out.error(WireErrors.moved(slot, `${owner.host}:${owner.port}`));
+    return false;
   }
 
   /**

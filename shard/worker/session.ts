@@ -42,7 +42,7 @@ export class WorkerSession {
   private onData(chunk: Buffer): void {
     const server = this.#server;
     server.stats.netIn += chunk.length;
-    server.ks.now = Date.now();
+    server.ks.setNow(Date.now());
     this.#decoder.limits.maxBulkLen = server.config.protoMaxBulkLen;
     if (this.#first) {
       this.#first = false;

@@ -95,6 +95,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   row('info', -1, S | L, NOKEYS, 'server', 'local', 'slow dangerous', '1.0.0', 'Returns information and statistics about the server.'),
   row('config', -2, A | S | L | NS, NOKEYS, 'server', 'local', 'admin slow dangerous', '2.0.0', 'A container for server configuration commands.',
     ['get', 'set', 'resetstat', 'rewrite', 'help']),
+  row('object', -2, R | S, NOKEYS, 'generic', 'special', 'keyspace read slow', '2.2.3', 'A container for object introspection commands.',
+    ['encoding', 'freq', 'idletime', 'refcount', 'help']),
+  row('memory', -2, R, NOKEYS, 'server', 'special', 'slow', '4.0.0', 'A container for memory diagnostics commands.',
+    ['usage', 'stats', 'doctor', 'malloc-stats', 'purge', 'help']),
   row('cluster', -2, S, NOKEYS, 'cluster', 'local', 'slow', '3.0.0', 'A container for Redis Cluster commands.',
     ['slots', 'shards', 'nodes', 'keyslot', 'myid', 'info', 'help']),
 ];

@@ -5,11 +5,10 @@
  * reported honestly as what was set.
  */
 import type { ShoalConfig } from './schema.js';
-import { parseBytes } from './schema.js';
+import { parseBytes, EVICTION_POLICY_NAMES } from './schema.js';
 import type { ReplyWriter } from '../resp/reply-writer.js';
 import { globMatch } from '../glob.js';
 
-const EVICTION_POLICIES = ['noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl'];
 
 interface Param {
   name: string;
@@ -31,6 +30,31 @@ function bytesParam(name: string, key: 'maxmemory' | 'protoMaxBulkLen', min: num
     },
   };
 }
+
+function intParam(name: string, key: 'maxmemorySamples' | 'lfuLogFactor' | 'lfuDecayTime', min: number, max: number): Param {
+  return {
+    name,
+    get: (rc) => String(rc.config[key]),
+    set: (rc, v) => {
+      if (!/^-?\d+$/.test(v)) return "argument couldn't be parsed into an integer";
+      const n = Number(v);
+      if (n < min || n > max) return `argument must be between ${min} and ${max} inclusive`;
+      rc.config[key] = n;
+      return undefined;
+    },
+  };
+}
+
+const policyParam: Param = {
+  name: 'maxmemory-policy',
+  get: (rc) => rc.config.maxmemoryPolicy,
+  set: (rc, v) => {
+    const p = v.toLowerCase();
+    if (!(EVICTION_POLICY_NAMES as readonly string[]).includes(p)) return `argument(s) must be one of the following: ${EVICTION_POLICY_NAMES.join(', ')}`;
+    rc.config.maxmemoryPolicy = p;
+    return undefined;
+  },
+};
 
 /** `save`: Redis's "seconds changes" pairs are validated; snapshots are not implemented, so only "" (off) is accepted. */
 const saveParam: Param = {
@@ -72,7 +96,10 @@ function stored(name: string, initial: string, allowed?: readonly string[]): Par
 const PARAMS: readonly Param[] = [
   bytesParam('maxmemory', 'maxmemory', 0),
   bytesParam('proto-max-bulk-len', 'protoMaxBulkLen', 1024 * 1024),
-  stored('maxmemory-policy', 'noeviction', EVICTION_POLICIES),
+  policyParam,
+  intParam('maxmemory-samples', 'maxmemorySamples', 1, 64),
+  intParam('lfu-log-factor', 'lfuLogFactor', 0, 2147483647),
+  intParam('lfu-decay-time', 'lfuDecayTime', 0, 2147483647),
   saveParam,
   appendonlyParam,
   stored('appendfsync', 'everysec', ['always', 'everysec', 'no']),

@@ -16,7 +16,14 @@ export interface ShoalConfig {
   protoMaxBulkLen: number;
   upstreamTimeoutMs: number;
   maxmemory: number;
+  maxmemoryPolicy: string;
+  maxmemorySamples: number;
+  lfuLogFactor: number;
+  lfuDecayTime: number;
 }
+
+/** In Redis's order (the order its CONFIG SET error lists them). */
+export const EVICTION_POLICY_NAMES = ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'] as const;
 
 type Kind =
   | { type: 'int'; min: number; max: number }
@@ -46,7 +53,11 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'logLevel', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', env: 'SHOAL_LOG_LEVEL', flag: 'log-level', help: 'pino log level' },
   { key: 'protoMaxBulkLen', kind: { type: 'bytes', min: 1024 * 1024, max: 2 ** 32 }, default: 512 * 1024 * 1024, env: 'SHOAL_PROTO_MAX_BULK_LEN', flag: 'proto-max-bulk-len', help: 'largest bulk string a client may send (proto-max-bulk-len)' },
   { key: 'upstreamTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 5000, env: 'SHOAL_UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', help: 'proxy: fail a request whose shard has not answered within this time' },
-  { key: 'maxmemory', kind: { type: 'bytes', min: 0, max: 2 ** 40 }, default: 0, env: 'SHOAL_MAXMEMORY', flag: 'maxmemory', help: 'arena byte cap per worker (0 = no cap; writes fail with OOM when full)' },
+  { key: 'maxmemory', kind: { type: 'bytes', min: 0, max: 2 ** 40 }, default: 0, env: 'SHOAL_MAXMEMORY', flag: 'maxmemory', help: 'memory limit per shard process, split evenly between its workers (0 = none)' },
+  { key: 'maxmemoryPolicy', kind: { type: 'enum', values: EVICTION_POLICY_NAMES }, default: 'noeviction', env: 'SHOAL_MAXMEMORY_POLICY', flag: 'maxmemory-policy', help: 'what to evict at maxmemory (Redis policies)' },
+  { key: 'maxmemorySamples', kind: { type: 'int', min: 1, max: 64 }, default: 5, env: 'SHOAL_MAXMEMORY_SAMPLES', flag: 'maxmemory-samples', help: 'keys sampled per eviction (more = closer to true LRU/LFU)' },
+  { key: 'lfuLogFactor', kind: { type: 'int', min: 0, max: 2147483647 }, default: 10, env: 'SHOAL_LFU_LOG_FACTOR', flag: 'lfu-log-factor', help: 'LFU counter logarithm factor' },
+  { key: 'lfuDecayTime', kind: { type: 'int', min: 0, max: 2147483647 }, default: 1, env: 'SHOAL_LFU_DECAY_TIME', flag: 'lfu-decay-time', help: 'minutes per LFU counter decay step' },
 ];
 
 /** Parses Redis-style memory units: 100, 1k, 1kb, 5mb, 2gb (k = 1000, kb = 1024, as Redis). */

@@ -1,0 +1,140 @@
+/**
+ * Evictor: keeps a worker's used memory under its share of `maxmemory` by deleting
+ * keys chosen by the configured policy, with Redis's sampled approximation:
+ *
+ * - Each round samples `maxmemory-samples` random items (from all keys, or from the
+ *   keys with a TTL for volatile-*), scores them (idle seconds for LRU, 255 - decayed
+ *   counter for LFU, time to expiry reversed for volatile-ttl) and merges them into an
+ *   eviction pool of the 16 best candidates seen so far; the best live one is evicted.
+ *   The pool survives between commands, which is what makes the approximation good.
+ * - `allkeys-random` / `volatile-random` evict a uniformly random item.
+ * - `noeviction` evicts nothing: the write gets the OOM error.
+ *
+ * Pool entries are (Ref, version) pairs in typed arrays: an entry whose item has been
+ * freed, moved or changed since it was sampled fails the version check and is
+ * skipped, so no key bytes are copied and nothing is allocated per eviction.
+ *
+ * Owner-only (the worker thread). Bound: one call evicts until the write fits or
+ * MAX_EVICTIONS_PER_CALL keys went (a guess sized to keep one command under ~1 ms).
+ */
+import type { Keyspace } from './keyspace.js';
+import type { HashIndex } from './index/hash-index.js';
+
+export const EVICTION_POLICIES = [
+  'noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random',
+  'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl',
+] as const;
+export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
+
+const POOL_SIZE = 16;
+const MAX_EVICTIONS_PER_CALL = 2000;
+
+export class Evictor {
+  readonly #ks: Keyspace;
+  #policy: EvictionPolicy = 'noeviction';
+  samples = 5;
+  /** Bytes this worker may use; 0 = no limit. */
+  limit = 0;
+  // Eviction pool sorted by score ascending: the best candidate is at count - 1.
+  readonly #refs = new Int32Array(POOL_SIZE);
+  readonly #versions = new Int32Array(POOL_SIZE);
+  readonly #scores = new Float64Array(POOL_SIZE);
+  #count = 0;
+
+  constructor(ks: Keyspace) {
+    this.#ks = ks;
+  }
+
+  get policy(): EvictionPolicy {
+    return this.#policy;
+  }
+
+  set policy(p: EvictionPolicy) {
+    this.#policy = p;
+    this.#count = 0;
+    this.#ks.lfu = p === 'allkeys-lfu' || p === 'volatile-lfu';
+  }
+
+  /**
+   * Evicts until used memory plus `need` bytes fits the limit. False when it cannot:
+   * the policy is noeviction, or no candidate is left (volatile-* with no TTL keys).
+   */
+  makeRoom(need: number): boolean {
+    const ks = this.#ks;
+    if (this.limit === 0 || ks.usedBytes + need <= this.limit) return true;
+    if (this.#policy === 'noeviction') return false;
+    for (let n = 0; n < MAX_EVICTIONS_PER_CALL; n++) {
+      const ref = this.pick();
+      if (ref === 0) return false;
+      ks.evict(ref);
+      if (ks.usedBytes + need <= this.limit) return true;
+    }
+    return ks.usedBytes + need <= this.limit;
+  }
+
+  /** True when used memory is over the limit (for INFO and the OOM check of reads). */
+  get over(): boolean {
+    return this.limit !== 0 && this.#ks.usedBytes > this.limit;
+  }
+
+  private source(): HashIndex {
+    return this.#policy.startsWith('volatile-') ? this.#ks.volatile : this.#ks.index;
+  }
+
+  private pick(): number {
+    const src = this.source();
+    if (src.size === 0) return 0;
+    if (this.#policy === 'allkeys-random' || this.#policy === 'volatile-random') return src.randomRef();
+    const ks = this.#ks;
+    for (let i = 0; i < this.samples; i++) {
+      const ref = src.randomRef();
+      if (ref !== 0) this.offer(ref, this.score(ref));
+    }
+    while (this.#count > 0) {
+      const i = --this.#count;
+      const ref = this.#refs[i]!;
+      if (ks.isLive(ref, this.#versions[i]!)) return ref;
+    }
+    return src.randomRef();
+  }
+
+  /** Higher = better to evict. */
+  private score(ref: number): number {
+    const ks = this.#ks;
+    switch (this.#policy) {
+      case 'volatile-ttl':
+        return -ks.expireAt(ref);
+      case 'allkeys-lfu':
+      case 'volatile-lfu':
+        return 255 - ks.lfuDecayed(ks.lruWord(ref));
+      default:
+        return ks.idleSeconds(ref);
+    }
+  }
+
+  /** Inserts a candidate into the sorted pool (dropping the worst when full). */
+  private offer(ref: number, score: number): void {
+    const refs = this.#refs;
+    for (let i = 0; i < this.#count; i++) if (refs[i] === ref) return;
+    let pos = 0;
+    while (pos < this.#count && this.#scores[pos]! < score) pos++;
+    if (this.#count === POOL_SIZE) {
+      if (pos === 0) return; // worse than everything in a full pool
+      // Drop the worst (index 0) and shift left up to pos.
+      for (let i = 0; i < pos - 1; i++) this.move(i + 1, i);
+      pos--;
+    } else {
+      for (let i = this.#count; i > pos; i--) this.move(i - 1, i);
+      this.#count++;
+    }
+    refs[pos] = ref;
+    this.#versions[pos] = this.#ks.version(ref);
+    this.#scores[pos] = score;
+  }
+
+  private move(from: number, to: number): void {
+    this.#refs[to] = this.#refs[from]!;
+    this.#versions[to] = this.#versions[from]!;
+    this.#scores[to] = this.#scores[from]!;
+  }
+}
