@@ -1,6 +1,8 @@
 // Tiny pipelined RESP client for the bench harness (prefill, verification,
-// readiness). One socket; commands are written as RESP arrays and replies are
-// matched to them in FIFO order. No client library, so the harness checks the
+// readiness, and the bulk loaders of loadtest/macro). One socket; commands are
+// written as RESP arrays and replies are matched to them in FIFO order. For bulk
+// loads, CommandBatch encodes many commands into one buffer and stream() sends it
+// with a window of unanswered commands and a callback per reply (no promise each). No client library, so the harness checks the
 // server's bytes and nothing else. RESP2 types plus RESP3 null (`_`); anything
 // else is a protocol error, which is what the harness wants to hear about.
 
@@ -63,7 +65,61 @@ export function parseReply(buf: Buffer, pos: number): Parsed | undefined {
   }
 }
 
-interface Pending { resolve: (r: Reply) => void; reject: (e: Error) => void }
+/**
+ * Encodes many commands into one growing buffer, without a Buffer per argument
+ * (the bulk loaders send millions of commands from a 2-core box's other core).
+ */
+export class CommandBatch {
+  #buf: Buffer;
+  #off = 0;
+  /** Commands added since the last take(). */
+  count = 0;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.#buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get bytes(): number {
+    return this.#off;
+  }
+
+  #ensure(n: number): void {
+    if (this.#off + n <= this.#buf.length) return;
+    const b = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#off + n));
+    this.#buf.copy(b, 0, 0, this.#off);
+    this.#buf = b;
+  }
+
+  add(argv: readonly Arg[]): this {
+    let size = 16;
+    for (const a of argv) size += 16 + (typeof a === 'string' ? Buffer.byteLength(a) : a.length);
+    this.#ensure(size);
+    const buf = this.#buf;
+    this.#off += buf.write(`*${argv.length}\r\n`, this.#off, 'latin1');
+    for (const a of argv) {
+      const len = typeof a === 'string' ? Buffer.byteLength(a) : a.length;
+      this.#off += buf.write(`$${len}\r\n`, this.#off, 'latin1');
+      this.#off += typeof a === 'string' ? buf.write(a, this.#off) : a.copy(buf, this.#off);
+      buf[this.#off++] = 13;
+      buf[this.#off++] = 10;
+    }
+    this.count++;
+    return this;
+  }
+
+  /** The encoded commands so far; the batch starts empty again. */
+  take(): Buffer {
+    const out = this.#buf.subarray(0, this.#off);
+    this.#buf = Buffer.allocUnsafe(this.#buf.length);
+    this.#off = 0;
+    this.count = 0;
+    return out;
+  }
+}
+
+/** `n` replies in a row go to `resolve` (n = 1 for pipeline(), a whole batch for stream()). */
+interface Pending { resolve: (r: Reply) => void; reject: (e: Error) => void; n: number }
+interface Waiter { limit: number; resolve: () => void; reject: (e: Error) => void }
 
 export class RespClient {
   readonly #socket: net.Socket;
@@ -71,6 +127,8 @@ export class RespClient {
   #buf: Buffer = Buffer.alloc(0);
   #off = 0;
   #closed: Error | null = null;
+  #unanswered = 0;
+  #waiters: Waiter[] = [];
 
   private constructor(socket: net.Socket, timeoutMs: number) {
     this.#socket = socket;
@@ -112,10 +170,34 @@ export class RespClient {
   pipeline(cmds: readonly (readonly Arg[])[]): Promise<Reply[]> {
     if (this.#closed) return Promise.reject(this.#closed);
     const replies = cmds.map((argv) => new Promise<Reply>((resolve, reject) => {
-      this.#pending.push({ resolve, reject });
+      this.#pending.push({ resolve, reject, n: 1 });
     }));
+    this.#unanswered += cmds.length;
     this.#socket.write(Buffer.concat(cmds.map(encodeCommand)));
     return Promise.all(replies);
+  }
+
+  /**
+   * Bulk mode: writes `bytes` (holding `count` encoded commands, e.g. from
+   * CommandBatch.take()) and gives each of their replies to `onReply`, in order.
+   * Resolves as soon as at most `window` commands of this connection are unanswered,
+   * so a loader awaiting it keeps about `window` commands in flight.
+   */
+  stream(bytes: Buffer, count: number, onReply: (r: Reply) => void, window: number): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    if (count > 0) {
+      this.#pending.push({ resolve: onReply, reject: () => { /* reported through the returned promise */ }, n: count });
+      this.#unanswered += count;
+      this.#socket.write(bytes);
+    }
+    return this.settle(window);
+  }
+
+  /** Resolves once at most `limit` commands are unanswered (settle(0): all replies are in). */
+  settle(limit = 0): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    if (this.#unanswered <= limit) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiters.push({ limit, resolve, reject }));
   }
 
   close(): void {
@@ -137,19 +219,40 @@ export class RespClient {
       }
       if (r === undefined) return;
       this.#off = r.end;
-      const p = this.#pending.shift();
+      const p = this.#pending[0];
       if (p === undefined) {
         this.#fail(new Error('server sent a reply nobody asked for'));
         this.#socket.destroy();
         return;
       }
-      p.resolve(r.value);
+      if (--p.n === 0) this.#pending.shift();
+      this.#unanswered--;
+      try {
+        p.resolve(r.value);
+      } catch (e) {
+        // A stream() callback rejected a reply: fail everything waiting, so the
+        // loader's await rejects with that error instead of an uncaught throw here.
+        this.#fail(e as Error);
+        this.#socket.destroy();
+        return;
+      }
+      if (this.#waiters.length > 0) this.#wake();
     }
+  }
+
+  #wake(): void {
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (this.#unanswered <= w.limit) w.resolve();
+      else still.push(w);
+    }
+    this.#waiters = still;
   }
 
   #fail(err: Error): void {
     this.#closed ??= err;
     for (const p of this.#pending.splice(0)) p.reject(err);
+    for (const w of this.#waiters.splice(0)) w.reject(err);
   }
 }
 

@@ -13,15 +13,33 @@
  *
  * Pages
  * -----
- * Memory comes in pages. A normal page is PAGE_SIZE (1 MiB) and is its own
+ * Memory comes in pages. A normal page is PAGE_SIZE (64 KiB) and is its own
  * SharedArrayBuffer, so a page can be posted to another thread on its own.
- * A page is handed to one size class the first time that class needs room and
- * then belongs to that class until SlabArena.reset() (pages are never moved
- * between classes: no slab rebalancing, as memcached without `slab_reassign`).
+ * Why 64 KiB and not memcached's 1 MiB: every size class in use holds one partly
+ * carved page, and with ~45 classes in use for values of 10..1000 bytes, 1 MiB pages
+ * strand ~22 MiB (0.5 page per class) - 35 % of a 64 MiB shard, 9 % of 256 MiB.
+ * 64 KiB pages strand ~1.4 MiB, and a page steal moves at most 64 KiB. The price:
+ * chunks above 4 KiB get few per page (classes are coarser there, see below), and
+ * items above 32 KiB are large objects with their own SAB.
+ * A page is handed to one size class when that class needs room and belongs to it
+ * until it is empty or stolen (slab rebalancing, memcached `slab_reassign` /
+ * `slab_automove`, see slab-arena.ts "Page lifecycle"):
+ *
+ *            new SAB (under maxBytes)        live count drops to 0 (free)
+ *   UNUSED -------------------------> class c ---------------------------> SPARE
+ *     ^                                ^  |  ^                              |  |
+ *     |     steal: relocate/evict live |  |  '------ any class needs a page -'  |
+ *     |     items, re-carve for c'     '--'                                    |
+ *     '-------------------- spare pool full (> sparePages) or over maxBytes ---'
+ *
+ * Per page the arena keeps its class (or LARGE / SPARE / UNUSED) and its live chunk
+ * count (typed arrays indexed by pageId), so it knows how full each page is.
+ * A stolen or spare page is re-carved from offset 0 with the new class's chunk size;
+ * its old bytes are not cleared (see "Refs after a move" below).
  *
  *   page table (SlabArena, indexed by pageId; id 0 is never used so Ref 0 = null)
  *   +------+------+------+------+-- ... --+--------+
- *   |  --  | p1   | p2   | p3   |         | p2047  |
+ *   |  --  | p1   | p2   | p3   |         | p32767 |
  *   +------+--|---+--|---+--|---+-- ... --+--------+
  *             |      |      '--> large page: one item, byteLength = roundUp(bytes, LARGE_ALIGN)
  *             |      '--> class 7 page
@@ -34,7 +52,7 @@
  *   +--------+--------+--------+-- ... --+--------+---------------+
  *   n = floor(PAGE_SIZE / S). Chunks are carved lazily: each class keeps a bump
  *   pointer into its newest page; a freed chunk goes on the class free list
- *   (intrusive, LIFO) and is reused before the bump pointer advances.
+ *   (intrusive, doubly linked, LIFO) and is reused before the bump pointer advances.
  *
  * Refs
  * ----
@@ -46,13 +64,28 @@
  *
  * Size classes
  * ------------
- * Class 0 is `minChunk` (default 48) bytes; class i+1 = roundUp8(class i *
- * growthFactor) (default 1.25), strictly increasing; the last class is exactly
- * MAX_CLASS_SIZE = PAGE_SIZE / 2 (512 KiB), as memcached's slab_chunk_max. With the
- * defaults that is 41 classes: 48, 64, 80, 104, 136, 176, 224, 280, 352, ... 293752,
- * 367192, 524288 (a class that would hold as few chunks per page as the last one,
- * here 458992, is dropped). The worst internal waste is thus ~25% per item (~43% in
- * the last step), plus up to S-1 bytes of page tail per page.
+ * Class 0 is `minChunk` (default 48) bytes. Below `linearMax` (default 256) classes
+ * step by `linearStep` (default 8) bytes; above it class i+1 = class i * growthFactor
+ * (default 1.125) rounded to the nearest multiple of 8. Each class is then widened to
+ * the largest multiple of 8 that still gives the same chunks per page
+ * (floor(PAGE_SIZE / n) down to 8), so big classes waste no page tail, and classes
+ * with equal chunks per page merge. The last class is exactly MAX_CLASS_SIZE =
+ * PAGE_SIZE / 2 (32 KiB), as memcached's slab_chunk_max. With the defaults that is
+ * 62 classes: 48, 56, 64, ... 248, 256, 288, 328, 368, 416, 472, 528, 592, 664, 744,
+ * 840, 944, 1072, 1208, 1360, 1520, 1720, 1984, 2184, 2520, 2848, 3120, 3640, 4096,
+ * 4680, 5040, 5952, ..., 16384, 21840, 32768 (`SlabArena.describeClasses()` prints
+ * them at startup). Above ~2 KiB the widening dominates (consecutive classes differ
+ * by one chunk per page or more): an item costs PAGE_SIZE / n bytes whatever the
+ * class size, so widening never costs memory, it only moves the class boundary.
+ *
+ * Measured rounding waste (test "class table" in test/shard/arena/slab-arena.test.ts)
+ * over every item size 64..4200 bytes, equal weight:
+ *   mean (chunk - item) / item     = 6.3 %   (old 48 / x1.25 table: 12.6 %)
+ *   sum(chunk) / sum(item) - 1     = 6.6 %   (old: 13.1 %)
+ *   worst single size              = 16.6 %  (3121 -> 3640, 21 vs 18 per page; old: 28.5 %)
+ * Up to 256 bytes the waste is at most 7 bytes per item (8-byte steps). growthFactor
+ * 1.0625 gives a 3.3 % mean at 86 classes (more partly carved pages).
+ * Page tails (PAGE_SIZE mod S) add < 1 % (max 0.7 % at 664) for S <= 4400.
  * Any item larger than MAX_CLASS_SIZE is a "large object": it gets a dedicated
  * SharedArrayBuffer of roundUp(bytes, LARGE_ALIGN) bytes, registered in the same
  * page table. Large objects are limited to MAX_ALLOC_BYTES (1 GiB), which holds a
@@ -99,15 +132,30 @@
  * dropped from the page table but stays valid memory while any thread references it.
  *
  * Free chunk: type = TYPE_FREE, the u32 at FREE_NEXT (= ITEM_KEYLEN) holds the Ref of
- * the next free chunk of the same class (0 = end of list). Only the owner reads it.
+ * the next free chunk of the same class (0 = end of list), the u32 at FREE_PREV
+ * (= ITEM_VALUELEN) the previous one. FREE_PREV is only meaningful when the chunk is
+ * not the list head (the head's is stale; the arena checks "is head" first), so pop
+ * touches one chunk only. The double link lets a page's free chunks be unlinked in
+ * O(chunks on the page) when the page is released or stolen. Only the owner reads it.
+ *
+ * Refs after a move
+ * -----------------
+ * Page reassignment moves a live item to another chunk of its class (the keyspace's
+ * ArenaRelocator.moved updates every index) or evicts it (ArenaRelocator.evict).
+ * Either way the old chunk gets a version bump (odd, then +2) and TYPE_FREE before
+ * its page is re-carved, exactly like free(). After the re-carve a stale Ref may
+ * point into the middle of a new chunk, so the rule above is load-bearing: a reader
+ * thread must not follow a Ref older than the item's last change, and a move is a
+ * change. A chunk carved from a recycled page gets an even version (an odd garbage
+ * word is bumped by 1) so the owner's seqlock writes stay well-formed.
  */
 
 /** Bytes in a normal page; each page is its own SharedArrayBuffer. */
-export const PAGE_SIZE = 1 << 20;
-export const PAGE_SHIFT = 20;
+export const PAGE_SIZE = 1 << 16;
+export const PAGE_SHIFT = 16;
 export const PAGE_MASK = PAGE_SIZE - 1;
 /** Highest page id: ref = pageId * PAGE_SIZE + off must stay < 2^31. */
-export const MAX_PAGE_ID = 2047;
+export const MAX_PAGE_ID = 32767;
 
 /** Address of an item: pageId * PAGE_SIZE + byteOffset; 0 = null. */
 export type Ref = number;
@@ -137,6 +185,8 @@ export const ITEM_HEADER = 32;
 
 /** On a free chunk: u32 Ref of the next free chunk of the class (overlays ITEM_KEYLEN). */
 export const FREE_NEXT = ITEM_KEYLEN;
+/** On a free chunk that is not the list head: u32 Ref of the previous free chunk (overlays ITEM_VALUELEN). */
+export const FREE_PREV = ITEM_VALUELEN;
 
 // Item types (ITEM_TYPE).
 export const TYPE_FREE = 0;
@@ -192,4 +242,8 @@ check(LARGE_ALIGN % CHUNK_ALIGN === 0, 'large pages keep 8-byte alignment');
 check(MAX_ALLOC_BYTES % LARGE_ALIGN === 0, 'MAX_ALLOC_BYTES is a whole number of LARGE_ALIGN');
 check(MAX_ALLOC_BYTES >= 512 * 1024 * 1024 + ITEM_HEADER + 64 * 1024,
   'a 512 MiB value (proto-max-bulk-len) plus header and key fits one allocation');
-check(FREE_NEXT + 4 <= ITEM_HEADER, 'the free-list link lives inside the header');
+check(FREE_NEXT + 4 <= ITEM_HEADER && FREE_PREV + 4 <= ITEM_HEADER,
+  'the free-list links live inside the header');
+check(FREE_NEXT % 4 === 0 && FREE_PREV % 4 === 0 && Math.abs(FREE_NEXT - FREE_PREV) >= 4 &&
+  FREE_NEXT >= ITEM_TYPE + 1 && FREE_PREV >= ITEM_TYPE + 1,
+  'free-list links are 4-aligned, disjoint, and past the version and type bytes');

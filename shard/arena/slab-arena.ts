@@ -1,24 +1,66 @@
 /**
- * SlabArena: memcached-style slab allocator over SharedArrayBuffer pages.
- * The page, class and item layout is drawn in ./layout.ts.
+ * SlabArena: memcached-style slab allocator over SharedArrayBuffer pages, with page
+ * reassignment between size classes (slab rebalancing). The page, class and item
+ * layout is drawn in ./layout.ts.
  *
  * Owner only: every method here mutates or reads allocator state that belongs to the
  * worker thread that created the arena. Other threads get pages via `page(id)` and
  * read items with the seqlock protocol from layout.ts; they never call alloc/free.
  *
- * Cost: alloc and free are O(1) and allocate no JS objects on the fast path (free
- * list pop / bump pointer, class found by a 64 Ki-entry Uint8Array lookup table).
- * A new 1 MiB page costs one SharedArrayBuffer allocation (zeroed by the OS lazily).
- * A large object costs one SharedArrayBuffer of its rounded size.
+ * Cost: alloc and free are O(1) amortised and allocate no JS objects on the fast
+ * path (free list pop / bump pointer, class found by a 4 Ki-entry Uint8Array lookup
+ * table). A new 64 KiB page costs one SharedArrayBuffer allocation (zeroed by the OS
+ * lazily). A large object costs one SharedArrayBuffer of its rounded size.
  *
  * Accounting is exact: `usedBytes` is the sum of chunkSize over allocated chunks
- * (including large pages), `pageBytes` the sum of byteLength of every SAB in the page
- * table; fragmentation = pageBytes - usedBytes.
+ * (including large pages), `pageBytes` the sum of byteLength of every SAB the arena
+ * holds (class pages, spare pages, large pages); fragmentation = pageBytes - usedBytes.
+ *
+ * Page lifecycle (writers: only the owner, inside alloc/free/rebalanceStep)
+ * -----------------------------------------------------------------------
+ * Per page: #pageClass (class id, LARGE, SPARE or UNUSED) and #pageLive (allocated
+ * chunks on it), both typed arrays indexed by pageId.
+ *
+ * - Release. When free() drops a page's live count to 0 the page is detached from its
+ *   class (its free chunks unlinked from the class free list: O(chunks carved on the
+ *   page), paid for by the allocations that carved them, so O(1) amortised) and goes
+ *   to the spare pool; with more than `sparePages` (default 16 = 1 MiB) spares, or
+ *   pageBytes over maxBytes, its SAB is dropped instead so GC can unmap it.
+ * - Reuse. A class that needs a page takes a spare first, then a new SAB if under
+ *   maxBytes, then steals one.
+ * - Steal (alloc path, needs a relocator). When class c has no free chunk, no bump
+ *   room, no spare, and maxBytes (or the page table) is exhausted, alloc picks the
+ *   page of another class that is cheapest to empty: cost = chunkSize * (moved + 4 *
+ *   evicted), where its first min(live, holes of its class elsewhere) items can be
+ *   moved and the rest must be evicted. Each live item is copied to a hole (free-list
+ *   chunk) of its own class on another page and reported with relocator.moved(old,
+ *   new), or reported with relocator.evict(ref); then the page is re-carved for c.
+ *   Pages being carved (a class's current page) are only chosen when nothing else
+ *   is left, else a freshly re-carved page (1 live item) would be stolen straight
+ *   back and classes would ping-pong pages.
+ *   Worst pause: one page, i.e. at most PAGE_SIZE / minChunk = 1365 chunk-header
+ *   checks plus up to 64 KiB of copying and one callback per live item (< 0.2 ms for
+ *   a full page of 48-byte items; a guess, see the bench). The victim choice takes the
+ *   cheapest page, so in a churning cache it usually holds few items. The victim
+ *   scan is O(pages held) typed-array reads (4096 for 256 MiB, ~5 us) per steal.
+ * - rebalanceStep(maxChunks) (timer, background budget): trims the spare pool when over
+ *   maxBytes, then finds the class with the most free bytes among those with at least
+ *   one page worth of free chunks, and empties its emptiest page by moving its items
+ *   into holes elsewhere (never evicting; skipped when the holes do not suffice) if it
+ *   holds <= maxChunks live items; the page then goes to the spare pool / OS.
+ *   Worst pause: one page, i.e. <= 1365 header checks and <= min(maxChunks, 1365)
+ *   moves and callbacks, <= 64 KiB copied, plus O(classes + pages) selection. A
+ *   budget below the page's live count skips the step (no partial evacuation).
+ *
+ * The keyspace must not hold a Ref in a local across alloc() unless it passes it as
+ * `keep` (that page is never stolen): a steal may move or evict any other item.
+ * Relocator callbacks must not call alloc/free.
  */
 
 import {
   CHUNK_ALIGN,
   FREE_NEXT,
+  FREE_PREV,
   ITEM_TYPE,
   ITEM_VERSION,
   LARGE_ALIGN,
@@ -34,12 +76,26 @@ import {
 } from './layout.js';
 
 export interface SlabArenaOptions {
-  /** Ratio between consecutive class sizes; default 1.25. */
+  /** Ratio between consecutive class sizes above linearMax; default 1.125. */
   growthFactor?: number;
   /** Smallest chunk in bytes (header included), rounded up to 8; default 48. */
   minChunk?: number;
+  /** Classes below this size step by linearStep bytes; default 256 (0 = no linear part). */
+  linearMax?: number;
+  /** Step of the linear part, multiple of 8; default 8. */
+  linearStep?: number;
   /** Cap on pageBytes; 0 or undefined = unlimited (until MAX_PAGE_ID pages). */
   maxBytes?: number;
+  /** Empty pages kept for reuse before SABs are dropped; default 16 (1 MiB). */
+  sparePages?: number;
+}
+
+/** Callbacks owned by the keyspace; the arena calls them while it empties a page. */
+export interface ArenaRelocator {
+  /** A live item was copied from oldRef to newRef by the arena (same class); update every reference. */
+  moved(oldRef: Ref, newRef: Ref): void;
+  /** The arena needs this live item's chunk and cannot move it: drop the item from every index (do NOT call arena.free; the arena reclaims the chunk). */
+  evict(ref: Ref): void;
 }
 
 export interface SlabClassStats {
@@ -56,12 +112,25 @@ export interface SlabArenaStats {
   largeBytes: number;
   usedBytes: number;
   pageBytes: number;
+  /** Empty pages kept for reuse (counted in pageBytes). */
+  sparePages: number;
+  /** Pages taken from one class and re-carved for another (steals), cumulative. */
+  pagesReassigned: number;
+  /** Normal pages whose SAB was dropped (returned to the OS after GC), cumulative. */
+  pagesReleased: number;
+  /** Live items moved / evicted by page reassignment and rebalanceStep, cumulative. */
+  itemsMoved: number;
+  itemsEvicted: number;
 }
 
 /** pageClass[] value for a large page. */
 const LARGE = -1;
 /** pageClass[] value for an unused page id. */
 const UNUSED = -2;
+/** pageClass[] value for an empty page in the spare pool (SAB kept). */
+const SPARE = -3;
+/** Cost weight of an evicted item against a moved one when choosing a victim page (a guess). */
+const EVICT_WEIGHT = 4;
 
 const PAGE_SLOTS = MAX_PAGE_ID + 1;
 const EMPTY_SAB = new SharedArrayBuffer(8);
@@ -69,24 +138,37 @@ const EMPTY_U8 = Buffer.from(EMPTY_SAB);
 const EMPTY_I32 = new Int32Array(EMPTY_SAB);
 const EMPTY_F64 = new Float64Array(EMPTY_SAB);
 
-/** Class sizes for the given parameters: strictly increasing multiples of 8, last = MAX_CLASS_SIZE. */
-export function computeClassSizes(minChunk: number, growthFactor: number): number[] {
+/**
+ * Class sizes: strictly increasing multiples of 8, last = MAX_CLASS_SIZE. Steps of
+ * `linearStep` below `linearMax`, then x growthFactor; each class widened to the
+ * largest size with the same chunks per page (see layout.ts "Size classes").
+ */
+export function computeClassSizes(minChunk: number, growthFactor: number, linearMax = 0, linearStep = 8): number[] {
   if (!(growthFactor > 1)) throw new RangeError('growthFactor must be > 1');
   if (!(minChunk >= 40 && minChunk <= MAX_CLASS_SIZE)) {
     throw new RangeError(`minChunk must be in 40..${MAX_CLASS_SIZE}`);
   }
-  const sizes: number[] = [];
+  if (!(linearStep >= CHUNK_ALIGN && linearStep % CHUNK_ALIGN === 0)) {
+    throw new RangeError('linearStep must be a positive multiple of 8');
+  }
+  const raw: number[] = [];
   let size = roundUp(minChunk, CHUNK_ALIGN);
   while (size < MAX_CLASS_SIZE) {
-    sizes.push(size);
-    const next = roundUp(Math.ceil(size * growthFactor), CHUNK_ALIGN);
+    raw.push(size);
+    const next = size < linearMax
+      ? size + linearStep
+      : Math.round((size * growthFactor) / CHUNK_ALIGN) * CHUNK_ALIGN; // nearest 8, not up: ratio <= factor + 4/size
     size = next > size ? next : size + CHUNK_ALIGN;
   }
-  // memcached: the last class is exactly slab_chunk_max; drop a penultimate class so
-  // close to it that the two would hold the same number of chunks per page.
-  const prev = sizes[sizes.length - 1];
-  if (prev !== undefined && Math.floor(PAGE_SIZE / prev) <= Math.floor(PAGE_SIZE / MAX_CLASS_SIZE)) {
-    sizes.pop();
+  const lastPerPage = Math.floor(PAGE_SIZE / MAX_CLASS_SIZE);
+  const sizes: number[] = [];
+  for (const s of raw) {
+    const n = Math.floor(PAGE_SIZE / s);
+    // memcached: the last class is exactly slab_chunk_max; drop classes that would
+    // hold as few chunks per page as it does.
+    if (n <= lastPerPage) break;
+    const wide = Math.floor(PAGE_SIZE / n / CHUNK_ALIGN) * CHUNK_ALIGN;
+    if (sizes[sizes.length - 1] !== wide) sizes.push(wide);
   }
   sizes.push(MAX_CLASS_SIZE);
   return sizes;
@@ -102,6 +184,8 @@ export class SlabArena {
   #usedBytes = 0;
   #pageBytes = 0;
   #maxBytes: number;
+  readonly #spareMax: number;
+  #relocator: ArenaRelocator | null = null;
 
   // Per class (indexed by class id).
   readonly #size: Int32Array;
@@ -121,21 +205,32 @@ export class SlabArena {
   readonly #u8: Buffer[] = new Array<Buffer>(PAGE_SLOTS).fill(EMPTY_U8);
   readonly #i32: Int32Array[] = new Array<Int32Array>(PAGE_SLOTS).fill(EMPTY_I32);
   readonly #f64: Float64Array[] = new Array<Float64Array>(PAGE_SLOTS).fill(EMPTY_F64);
-  /** Class id of the page, LARGE or UNUSED. */
+  /** Class id of the page, LARGE, SPARE or UNUSED. */
   readonly #pageClass = new Int16Array(PAGE_SLOTS).fill(UNUSED);
-  /** Stack of released page ids (freed large pages) reused before #nextPageId. */
+  /** Allocated chunks on a class page. */
+  readonly #pageLive = new Int32Array(PAGE_SLOTS);
+  /** Stack of page ids without a SAB, reused before #nextPageId. */
   readonly #freeIds = new Int32Array(PAGE_SLOTS);
   #freeIdTop = 0;
+  /** Stack of spare (empty, SAB kept) page ids. */
+  readonly #spare = new Int32Array(PAGE_SLOTS);
+  #spareTop = 0;
   #nextPageId = 1;
   #largeObjects = 0;
   #largeBytes = 0;
+  #pagesReassigned = 0;
+  #pagesReleased = 0;
+  #itemsMoved = 0;
+  #itemsEvicted = 0;
 
   constructor(opts: SlabArenaOptions = {}) {
-    const sizes = computeClassSizes(opts.minChunk ?? 48, opts.growthFactor ?? 1.25);
+    const sizes = computeClassSizes(opts.minChunk ?? 48, opts.growthFactor ?? 1.125,
+      opts.linearMax ?? 256, opts.linearStep ?? 8);
     if (sizes.length > 255) throw new RangeError('too many size classes (growthFactor too small)');
     this.classSizes = Object.freeze(sizes);
     const n = sizes.length;
     this.#maxBytes = opts.maxBytes !== undefined && opts.maxBytes > 0 ? opts.maxBytes : Infinity;
+    this.#spareMax = Math.max(0, Math.floor(opts.sparePages ?? 16));
     this.#size = Int32Array.from(sizes);
     this.#perPage = Int32Array.from(sizes, (s) => Math.floor(PAGE_SIZE / s));
     this.#freeHead = new Int32Array(n);
@@ -160,49 +255,116 @@ export class SlabArena {
     return this.#pageBytes;
   }
 
-  /** Changes the cap on page bytes (CONFIG SET maxmemory); 0 = none. Pages already held stay. */
+  /** Changes the cap on page bytes (CONFIG SET maxmemory); 0 = none. Pages already held stay until freed or rebalanced. */
   setMaxBytes(bytes: number): void {
     this.#maxBytes = bytes > 0 ? bytes : Infinity;
   }
 
+  /** Enables page stealing (alloc at the cap) and moves in rebalanceStep; null disables them. */
+  setRelocator(r: ArenaRelocator | null): void {
+    this.#relocator = r;
+  }
+
   /**
    * A chunk of at least `bytes` bytes (item header included), 8-byte aligned, with
-   * ITEM_TYPE set to TYPE_UNSET and ITEM_VERSION left as it was (monotonic per chunk).
-   * Returns 0 when maxBytes or the page table is exhausted, or bytes > MAX_ALLOC_BYTES.
+   * ITEM_TYPE set to TYPE_UNSET and ITEM_VERSION left as it was (monotonic per chunk;
+   * made even on a recycled page). Returns 0 when maxBytes or the page table is
+   * exhausted and no page can be stolen, or bytes > MAX_ALLOC_BYTES.
+   * With a relocator set, this may move or evict other items (see "Steal"); the page
+   * holding `keep` (a Ref the caller still uses, e.g. the old version of the item)
+   * is never chosen.
    */
-  alloc(bytes: number): Ref {
+  alloc(bytes: number, keep: Ref = 0): Ref {
     if (!(bytes >= 0)) throw new RangeError(`SlabArena.alloc: bad size ${bytes}`);
-    if (bytes > MAX_CLASS_SIZE) return this.#allocLarge(bytes);
+    if (bytes > MAX_CLASS_SIZE) return this.#allocLarge(bytes, keep);
     const cls = this.#lut[(bytes + 7) >> 3] as number;
-    const size = this.#size[cls] as number;
-    let ref = this.#freeHead[cls] as number;
+    let ref = this.#take(cls);
+    if (ref === 0) {
+      if (!this.#refill(cls, keep >>> PAGE_SHIFT)) return 0;
+      ref = this.#take(cls);
+    }
+    const pageId = ref >>> PAGE_SHIFT;
+    (this.#u8[pageId] as Buffer)[(ref & PAGE_MASK) + ITEM_TYPE] = TYPE_UNSET;
+    (this.#pageLive[pageId] as number)++;
+    (this.#used[cls] as number)++;
+    this.#usedBytes += this.#size[cls] as number;
+    return ref;
+  }
+
+  /** Pops the class free list or carves from its current page; 0 if neither has room. No accounting. */
+  #take(cls: number): Ref {
+    const ref = this.#freeHead[cls] as number;
     if (ref !== 0) {
       const i32 = this.#i32[ref >>> PAGE_SHIFT] as Int32Array;
       this.#freeHead[cls] = i32[((ref & PAGE_MASK) + FREE_NEXT) >> 2] as number;
       (this.#freeCount[cls] as number)--;
-    } else {
-      let pageId = this.#curPage[cls] as number;
-      let off = this.#bump[cls] as number;
-      if (pageId === 0 || off + size > PAGE_SIZE) {
-        pageId = this.#newPage(PAGE_SIZE);
-        if (pageId === 0) return 0;
-        this.#pageClass[pageId] = cls;
-        (this.#pages[cls] as number)++;
-        this.#curPage[cls] = pageId;
-        off = 0;
-      }
-      this.#bump[cls] = off + size;
-      ref = pageId * PAGE_SIZE + off;
+      return ref;
     }
-    (this.#u8[ref >>> PAGE_SHIFT] as Buffer)[(ref & PAGE_MASK) + ITEM_TYPE] = TYPE_UNSET;
-    (this.#used[cls] as number)++;
-    this.#usedBytes += size;
+    const pageId = this.#curPage[cls] as number;
+    const off = this.#bump[cls] as number;
+    const size = this.#size[cls] as number;
+    if (pageId === 0 || off + size > PAGE_SIZE) return 0;
+    this.#bump[cls] = off + size;
+    // A recycled page holds old bytes: keep the seqlock word even.
+    const i32 = this.#i32[pageId] as Int32Array;
+    const vi = (off + ITEM_VERSION) >> 2;
+    const v = i32[vi] as number;
+    if (v & 1) i32[vi] = v + 1;
+    return pageId * PAGE_SIZE + off;
+  }
+
+  /** Pops a free-list chunk of the class (a hole), 0 if none. No accounting. */
+  #popHole(cls: number): Ref {
+    const ref = this.#freeHead[cls] as number;
+    if (ref !== 0) {
+      const i32 = this.#i32[ref >>> PAGE_SHIFT] as Int32Array;
+      this.#freeHead[cls] = i32[((ref & PAGE_MASK) + FREE_NEXT) >> 2] as number;
+      (this.#freeCount[cls] as number)--;
+    }
     return ref;
   }
 
-  #allocLarge(bytes: number): Ref {
+  /** Gives class `cls` a current page: spare, new SAB, or stolen. False if none. */
+  #refill(cls: number, keepPage: number): boolean {
+    let pageId = this.#popSpare();
+    if (pageId === 0) pageId = this.#newPage(PAGE_SIZE);
+    if (pageId === 0) {
+      const victim = this.#pickVictim(cls, keepPage);
+      if (victim === 0) return false;
+      this.#evacuate(victim);
+      this.#pagesReassigned++;
+      pageId = victim;
+    }
+    this.#pageClass[pageId] = cls;
+    this.#pageLive[pageId] = 0;
+    (this.#pages[cls] as number)++;
+    this.#curPage[cls] = pageId;
+    this.#bump[cls] = 0;
+    return true;
+  }
+
+  #popSpare(): number {
+    if (this.#spareTop === 0) return 0;
+    return this.#spare[--this.#spareTop] as number;
+  }
+
+  #allocLarge(bytes: number, keep: Ref): Ref {
     if (bytes > MAX_ALLOC_BYTES) return 0;
     const size = roundUp(bytes, LARGE_ALIGN);
+    // Make room under the cap: spares first, then (with a relocator) empty whole pages.
+    // Pause proportional to the object size (one page evacuation per PAGE_SIZE missing).
+    while (this.#pageBytes + size > this.#maxBytes) {
+      const spare = this.#popSpare();
+      if (spare !== 0) {
+        this.#dropPage(spare);
+        continue;
+      }
+      const victim = this.#pickVictim(-1, keep >>> PAGE_SHIFT);
+      if (victim === 0) return 0;
+      this.#evacuate(victim);
+      this.#dropPage(victim);
+      this.#pagesReleased++;
+    }
     const pageId = this.#newPage(size);
     if (pageId === 0) return 0;
     this.#pageClass[pageId] = LARGE;
@@ -239,10 +401,24 @@ export class SlabArena {
     return pageId;
   }
 
+  /** Drops the SAB of a page that is not in any class (large, spare or evacuated). */
+  #dropPage(pageId: number): void {
+    const size = (this.#sab[pageId] as SharedArrayBuffer).byteLength;
+    this.#sab[pageId] = EMPTY_SAB;
+    this.#u8[pageId] = EMPTY_U8;
+    this.#i32[pageId] = EMPTY_I32;
+    this.#f64[pageId] = EMPTY_F64;
+    this.#pageClass[pageId] = UNUSED;
+    this.#pageLive[pageId] = 0;
+    this.#freeIds[this.#freeIdTop++] = pageId;
+    this.#pageBytes -= size;
+  }
+
   /**
    * Returns the chunk to its class free list (or drops a large page). Bumps
    * ITEM_VERSION by 2 (odd in between) so seqlock readers with a stale Ref retry,
    * and sets ITEM_TYPE to TYPE_FREE. Throws on a double free or a foreign Ref.
+   * A page whose last live chunk this was is released (spare pool or OS).
    */
   free(ref: Ref): void {
     const pageId = ref >>> PAGE_SHIFT;
@@ -259,12 +435,17 @@ export class SlabArena {
     const v = Atomics.load(i32, vi);
     Atomics.store(i32, vi, v + 1);
     u8[off + ITEM_TYPE] = TYPE_FREE;
-    i32[(off + FREE_NEXT) >> 2] = this.#freeHead[cls] as number;
+    const head = this.#freeHead[cls] as number;
+    i32[(off + FREE_NEXT) >> 2] = head;
     Atomics.store(i32, vi, v + 2);
+    if (head !== 0) {
+      (this.#i32[head >>> PAGE_SHIFT] as Int32Array)[((head & PAGE_MASK) + FREE_PREV) >> 2] = ref;
+    }
     this.#freeHead[cls] = ref;
     (this.#freeCount[cls] as number)++;
     (this.#used[cls] as number)--;
     this.#usedBytes -= this.#size[cls] as number;
+    if (--(this.#pageLive[pageId] as number) === 0) this.#releasePage(pageId);
   }
 
   #freeLarge(pageId: number): void {
@@ -275,16 +456,202 @@ export class SlabArena {
     (this.#u8[pageId] as Buffer)[ITEM_TYPE] = TYPE_FREE;
     Atomics.store(i32, ITEM_VERSION >> 2, v + 2);
     const size = (this.#sab[pageId] as SharedArrayBuffer).byteLength;
-    this.#sab[pageId] = EMPTY_SAB;
-    this.#u8[pageId] = EMPTY_U8;
-    this.#i32[pageId] = EMPTY_I32;
-    this.#f64[pageId] = EMPTY_F64;
-    this.#pageClass[pageId] = UNUSED;
-    this.#freeIds[this.#freeIdTop++] = pageId;
     this.#largeObjects--;
     this.#largeBytes -= size;
     this.#usedBytes -= size;
-    this.#pageBytes -= size;
+    this.#dropPage(pageId);
+  }
+
+  /** Unlinks one free chunk from its class list (FREE_PREV is valid unless it is the head). */
+  #unlink(cls: number, ref: Ref): void {
+    const i32 = this.#i32[ref >>> PAGE_SHIFT] as Int32Array;
+    const o = ref & PAGE_MASK;
+    const next = i32[(o + FREE_NEXT) >> 2] as number;
+    if (this.#freeHead[cls] === ref) {
+      this.#freeHead[cls] = next;
+    } else {
+      const prev = i32[(o + FREE_PREV) >> 2] as number;
+      (this.#i32[prev >>> PAGE_SHIFT] as Int32Array)[((prev & PAGE_MASK) + FREE_NEXT) >> 2] = next;
+      if (next !== 0) (this.#i32[next >>> PAGE_SHIFT] as Int32Array)[((next & PAGE_MASK) + FREE_PREV) >> 2] = prev;
+    }
+    (this.#freeCount[cls] as number)--;
+  }
+
+  /** Chunks carved so far on a page of class cls. */
+  #carved(pageId: number, cls: number): number {
+    return this.#curPage[cls] === pageId
+      ? ((this.#bump[cls] as number) / (this.#size[cls] as number)) | 0
+      : (this.#perPage[cls] as number);
+  }
+
+  /**
+   * Takes a class page out of its class: unlinks its free chunks, stops carving it.
+   * Live chunks stay (the caller relocates them or the page has none). O(carved chunks).
+   */
+  #detach(pageId: number): void {
+    const cls = this.#pageClass[pageId] as number;
+    const size = this.#size[cls] as number;
+    const carved = this.#carved(pageId, cls);
+    const u8 = this.#u8[pageId] as Buffer;
+    const base = pageId * PAGE_SIZE;
+    for (let i = 0, off = 0; i < carved; i++, off += size) {
+      if (u8[off + ITEM_TYPE] === TYPE_FREE) this.#unlink(cls, base + off);
+    }
+    if (this.#curPage[cls] === pageId) {
+      this.#curPage[cls] = 0;
+      this.#bump[cls] = 0;
+    }
+    (this.#pages[cls] as number)--;
+  }
+
+  /** A class page with no live chunk leaves its class: spare pool, or SAB dropped. */
+  #releasePage(pageId: number): void {
+    this.#detach(pageId);
+    this.#toSpareOrDrop(pageId);
+  }
+
+  #toSpareOrDrop(pageId: number): void {
+    if (this.#spareTop < this.#spareMax && this.#pageBytes <= this.#maxBytes) {
+      this.#pageClass[pageId] = SPARE;
+      this.#pageLive[pageId] = 0;
+      this.#spare[this.#spareTop++] = pageId;
+    } else {
+      this.#dropPage(pageId);
+      this.#pagesReleased++;
+    }
+  }
+
+  /**
+   * Free-list chunks (holes) of class v outside page p: where p's live items can move.
+   * Bump room is not counted: moving a full page into another page's uncarved room
+   * frees nothing net and made classes steal from each other in a chain (measured:
+   * ~0.5 steals per SET). Moves are only worth it when they fill holes.
+   */
+  #holesElsewhere(v: number, p: number): number {
+    const freeOnPage = this.#carved(p, v) - (this.#pageLive[p] as number);
+    return (this.#freeCount[v] as number) - freeOnPage;
+  }
+
+  /**
+   * Cheapest class page not of class `cls` (-1 = any) and not `keepPage`; pages being
+   * carved only if nothing else qualifies. 0 if none or no relocator.
+   */
+  #pickVictim(cls: number, keepPage: number): number {
+    if (this.#relocator === null) return 0;
+    let best = 0;
+    let bestCost = Infinity;
+    let cur = 0;
+    for (let p = 1; p < this.#nextPageId; p++) {
+      const v = this.#pageClass[p] as number;
+      if (v < 0 || v === cls || p === keepPage) continue;
+      if (this.#curPage[v] === p) {
+        cur = p;
+        continue;
+      }
+      const live = this.#pageLive[p] as number;
+      const move = Math.min(live, Math.max(0, this.#holesElsewhere(v, p)));
+      const cost = (this.#size[v] as number) * (move + EVICT_WEIGHT * (live - move));
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = p;
+      }
+    }
+    return best !== 0 ? best : cur;
+  }
+
+  /**
+   * Empties a class page: moves each live item to a free chunk of its class on
+   * another page (relocator.moved) or, with no room, evicts it (relocator.evict).
+   * Leaves the page detached with no live chunk; the caller re-carves or drops it.
+   * Returns the number of live items handled.
+   */
+  #evacuate(pageId: number, moveOnly = false): number {
+    const rel = this.#relocator;
+    const cls = this.#pageClass[pageId] as number;
+    const size = this.#size[cls] as number;
+    const carved = this.#carved(pageId, cls);
+    this.#detach(pageId); // from now on #take(cls) never returns a chunk of this page
+    const src = this.#u8[pageId] as Buffer;
+    const srcI32 = this.#i32[pageId] as Int32Array;
+    const base = pageId * PAGE_SIZE;
+    let handled = 0;
+    for (let i = 0, off = 0; i < carved && (this.#pageLive[pageId] as number) > 0; i++, off += size) {
+      if (src[off + ITEM_TYPE] === TYPE_FREE) continue;
+      const old = base + off;
+      const dst = this.#popHole(cls);
+      if (dst !== 0) {
+        const dPage = dst >>> PAGE_SHIFT;
+        const dOff = dst & PAGE_MASK;
+        const dI32 = this.#i32[dPage] as Int32Array;
+        const dvi = (dOff + ITEM_VERSION) >> 2;
+        const dv = Atomics.load(dI32, dvi);
+        Atomics.store(dI32, dvi, dv + 1);
+        src.copy(this.#u8[dPage] as Buffer, dOff + 4, off + 4, off + size);
+        Atomics.store(dI32, dvi, dv + 2);
+        (this.#pageLive[dPage] as number)++;
+        this.#itemsMoved++;
+        rel?.moved(old, dst);
+      } else {
+        if (moveOnly) throw new Error('SlabArena: no room to move an item during rebalanceStep');
+        (this.#used[cls] as number)--;
+        this.#usedBytes -= size;
+        this.#itemsEvicted++;
+        rel?.evict(old);
+      }
+      // The old chunk is gone: same version dance as free(), not put on a list.
+      const vi = (off + ITEM_VERSION) >> 2;
+      const v = Atomics.load(srcI32, vi);
+      Atomics.store(srcI32, vi, v + 1);
+      src[off + ITEM_TYPE] = TYPE_FREE;
+      Atomics.store(srcI32, vi, v + 2);
+      (this.#pageLive[pageId] as number)--;
+      handled++;
+    }
+    return handled;
+  }
+
+  /**
+   * Background step with a budget (call from a timer, e.g. every 100 ms): drops spare
+   * pages while over maxBytes, then, if a class has at least one page worth of free
+   * chunks, empties that class's emptiest page by moving its live items (at most
+   * `maxChunks` of them; no eviction) and releases it. Returns the number of items
+   * moved. Worst pause: see "Page lifecycle" above.
+   */
+  rebalanceStep(maxChunks: number): number {
+    while (this.#pageBytes > this.#maxBytes && this.#spareTop > 0) {
+      this.#dropPage(this.#popSpare());
+      this.#pagesReleased++;
+    }
+    if (this.#relocator === null) return 0;
+    // Class with the most free bytes among those that can lose a page without eviction.
+    let cls = -1;
+    let bestFree = 0;
+    for (let c = 0; c < this.classSizes.length; c++) {
+      const pages = this.#pages[c] as number;
+      const perPage = this.#perPage[c] as number;
+      const free = pages * perPage - (this.#used[c] as number);
+      if (pages < 2 || free < perPage) continue;
+      const freeBytes = free * (this.#size[c] as number);
+      if (freeBytes > bestFree) {
+        bestFree = freeBytes;
+        cls = c;
+      }
+    }
+    if (cls < 0) return 0;
+    let victim = 0;
+    let fewest = Infinity;
+    for (let p = 1; p < this.#nextPageId; p++) {
+      if (this.#pageClass[p] !== cls) continue;
+      const live = this.#pageLive[p] as number;
+      if (live < fewest) {
+        fewest = live;
+        victim = p;
+      }
+    }
+    if (victim === 0 || fewest > maxChunks || this.#holesElsewhere(cls, victim) < fewest) return 0;
+    const moved = this.#evacuate(victim, true);
+    this.#toSpareOrDrop(victim);
+    return moved;
   }
 
   /** Usable bytes of the chunk at `ref` (the whole large page for a large object). */
@@ -317,12 +684,13 @@ export class SlabArena {
   }
 
   /**
-   * The SharedArrayBuffer registered under `pageId`, or undefined. For posting pages
-   * to reader threads (snapshot tasks); readers use the seqlock protocol.
+   * The SharedArrayBuffer registered under `pageId` (class or large page), or
+   * undefined. For posting pages to reader threads (snapshot tasks); readers use the
+   * seqlock protocol.
    */
   page(pageId: number): SharedArrayBuffer | undefined {
     const cls = this.#pageClass[pageId];
-    return cls === undefined || cls === UNUSED ? undefined : this.#sab[pageId];
+    return cls === undefined || cls === UNUSED || cls === SPARE ? undefined : this.#sab[pageId];
   }
 
   stats(): SlabArenaStats {
@@ -343,6 +711,11 @@ export class SlabArena {
       largeBytes: this.#largeBytes,
       usedBytes: this.#usedBytes,
       pageBytes: this.#pageBytes,
+      sparePages: this.#spareTop,
+      pagesReassigned: this.#pagesReassigned,
+      pagesReleased: this.#pagesReleased,
+      itemsMoved: this.#itemsMoved,
+      itemsEvicted: this.#itemsEvicted,
     };
   }
 
@@ -353,14 +726,16 @@ export class SlabArena {
       .join('\n');
   }
 
-  /** Drops every page and item (FLUSHALL). Refs handed out before are invalid. */
+  /** Drops every page and item (FLUSHALL). Refs handed out before are invalid. Counters stay. */
   reset(): void {
     this.#sab.fill(EMPTY_SAB);
     this.#u8.fill(EMPTY_U8);
     this.#i32.fill(EMPTY_I32);
     this.#f64.fill(EMPTY_F64);
     this.#pageClass.fill(UNUSED);
+    this.#pageLive.fill(0);
     this.#freeIdTop = 0;
+    this.#spareTop = 0;
     this.#nextPageId = 1;
     this.#freeHead.fill(0);
     this.#freeCount.fill(0);

@@ -343,3 +343,136 @@ export async function expectReplies(t: Same, run: RespClient['run'], rows: reado
 export function err(text: string): RespError {
   return { error: text };
 }
+
+/** Parses an INFO reply (`field:value` lines; `# Section` headers skipped) into a map. */
+export function parseInfo(reply: RespValue): Map<string, string> {
+  const out = new Map<string, string>();
+  if (typeof reply !== 'string') return out;
+  for (const line of reply.split(/\r?\n/)) {
+    if (line === '' || line.startsWith('#')) continue;
+    const colon = line.indexOf(':');
+    if (colon > 0) out.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  return out;
+}
+
+/**
+ * Runs `commands` in order, sending `chunk` of them at a time back to back (pipelined)
+ * before awaiting their replies; resolves with every reply in order.
+ */
+export async function runMany(
+  run: RespClient['run'],
+  commands: readonly (readonly (string | Buffer)[])[],
+  chunk = 1000,
+): Promise<RespValue[]> {
+  const out: RespValue[] = [];
+  for (let i = 0; i < commands.length; i += chunk) {
+    out.push(...(await Promise.all(commands.slice(i, i + chunk).map((argv) => run(argv)))));
+  }
+  return out;
+}
+
+/**
+ * Polls `probe` every `intervalMs` until `done(value)` or `timeoutMs` elapse; resolves
+ * with the last value seen, whether it satisfied `done`, and the time taken.
+ */
+export async function pollUntil<T>(
+  probe: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<{ value: T; ok: boolean; ms: number }> {
+  const start = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return { value, ok: true, ms: Date.now() - start };
+    if (Date.now() - start >= timeoutMs) return { value, ok: false, ms: Date.now() - start };
+    await sleep(intervalMs);
+  }
+}
+
+export type BlastResult = { replies: number; errorCount: number; errors: string[]; ms: number };
+
+/**
+ * High-volume pipelining on a fresh connection: writes the pre-encoded `frames`
+ * (rotating through them) `repeat` times in total, each frame producing
+ * `repliesPerFrame` replies, with at most `window` frames in flight; counts the replies
+ * and keeps the first few error texts. Rejects after `timeoutMs` (default 60 s).
+ */
+export function blast(
+  port: number,
+  frames: readonly Buffer[],
+  repliesPerFrame: number,
+  repeat: number,
+  opts: { window?: number; timeoutMs?: number; host?: string } = {},
+): Promise<BlastResult> {
+  const window = Math.max(1, opts.window ?? 50);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    if (frames.length === 0 || repeat <= 0) {
+      resolve({ replies: 0, errorCount: 0, errors: [], ms: 0 });
+      return;
+    }
+    const socket = net.connect({ port, host: opts.host ?? '127.0.0.1' });
+    socket.setNoDelay(true);
+    let buf: Buffer = Buffer.alloc(0);
+    let sentFrames = 0;
+    let expected = 0;
+    let replies = 0;
+    let errorCount = 0;
+    const errors: string[] = [];
+    let done = false;
+    const finish = (e?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (e) reject(e);
+      else resolve({ replies, errorCount, errors, ms: Date.now() - start });
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`blast: ${replies}/${repeat * repliesPerFrame} replies after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const sendWindow = (): void => {
+      const n = Math.min(window, repeat - sentFrames);
+      const parts: Buffer[] = [];
+      for (let i = 0; i < n; i++) parts.push(frames[(sentFrames + i) % frames.length] as Buffer);
+      sentFrames += n;
+      expected += n * repliesPerFrame;
+      socket.write(Buffer.concat(parts));
+    };
+    socket.on('connect', () => sendWindow());
+    socket.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      let pos = 0;
+      try {
+        while (pos < buf.length) {
+          const r = parseReply(buf, pos, false);
+          pos = r.end;
+          replies++;
+          const v = r.value;
+          if (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map) && 'error' in v) {
+            errorCount++;
+            if (errors.length < 5) errors.push(v.error);
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof Incomplete)) {
+          finish(e as Error);
+          return;
+        }
+      }
+      buf = buf.subarray(pos);
+      if (replies === expected) {
+        if (sentFrames < repeat) sendWindow();
+        else finish();
+      } else if (replies > expected) {
+        finish(new Error(`blast: more replies (${replies}) than commands sent (${expected})`));
+      }
+    });
+    socket.on('error', (e) => finish(e));
+    socket.on('close', () => finish(new Error(`blast: connection closed after ${replies}/${expected} replies`)));
+  });
+}
