@@ -493,7 +493,8 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     log(`=== scenario ${name}`);
     try {
-      sections.push(await fn());
+      const sec = await fn();
+      sections.push({ ...sec, markdown: `${sec.markdown.trimEnd()}\n\n_Scenario wall time: ${Math.round((Date.now() - t0) / 1000)} s._\n` });
     } catch (e) {
       if (interrupted) throw e;
       firstError ??= e;

@@ -28,6 +28,8 @@ export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
 
 const POOL_SIZE = 16;
 const MAX_EVICTIONS_PER_CALL = 2000;
+/** maxmemory-samples accepts up to INT_MAX as Redis 7.0; sampling beyond this adds nothing but time. */
+const MAX_SAMPLES = 1024;
 
 export class Evictor {
   readonly #ks: Keyspace;
@@ -86,7 +88,8 @@ export class Evictor {
     if (src.size === 0) return 0;
     if (this.#policy === 'allkeys-random' || this.#policy === 'volatile-random') return src.randomRef();
     const ks = this.#ks;
-    for (let i = 0; i < this.samples; i++) {
+    const n = Math.min(this.samples, MAX_SAMPLES);
+    for (let i = 0; i < n; i++) {
       const ref = src.randomRef();
       if (ref !== 0) this.offer(ref, this.score(ref));
     }

@@ -97,7 +97,7 @@ const PARAMS: readonly Param[] = [
   bytesParam('maxmemory', 'maxmemory', 0),
   bytesParam('proto-max-bulk-len', 'protoMaxBulkLen', 1024 * 1024),
   policyParam,
-  intParam('maxmemory-samples', 'maxmemorySamples', 1, 64),
+  intParam('maxmemory-samples', 'maxmemorySamples', 1, 2147483647),
   intParam('lfu-log-factor', 'lfuLogFactor', 0, 2147483647),
   intParam('lfu-decay-time', 'lfuDecayTime', 0, 2147483647),
   saveParam,

@@ -55,7 +55,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'upstreamTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 5000, env: 'SHOAL_UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', help: 'proxy: fail a request whose shard has not answered within this time' },
   { key: 'maxmemory', kind: { type: 'bytes', min: 0, max: 2 ** 40 }, default: 0, env: 'SHOAL_MAXMEMORY', flag: 'maxmemory', help: 'memory limit per shard process, split evenly between its workers (0 = none)' },
   { key: 'maxmemoryPolicy', kind: { type: 'enum', values: EVICTION_POLICY_NAMES }, default: 'noeviction', env: 'SHOAL_MAXMEMORY_POLICY', flag: 'maxmemory-policy', help: 'what to evict at maxmemory (Redis policies)' },
-  { key: 'maxmemorySamples', kind: { type: 'int', min: 1, max: 64 }, default: 5, env: 'SHOAL_MAXMEMORY_SAMPLES', flag: 'maxmemory-samples', help: 'keys sampled per eviction (more = closer to true LRU/LFU)' },
+  { key: 'maxmemorySamples', kind: { type: 'int', min: 1, max: 2147483647 }, default: 5, env: 'SHOAL_MAXMEMORY_SAMPLES', flag: 'maxmemory-samples', help: 'keys sampled per eviction (more = closer to true LRU/LFU)' },
   { key: 'lfuLogFactor', kind: { type: 'int', min: 0, max: 2147483647 }, default: 10, env: 'SHOAL_LFU_LOG_FACTOR', flag: 'lfu-log-factor', help: 'LFU counter logarithm factor' },
   { key: 'lfuDecayTime', kind: { type: 'int', min: 0, max: 2147483647 }, default: 1, env: 'SHOAL_LFU_DECAY_TIME', flag: 'lfu-decay-time', help: 'minutes per LFU counter decay step' },
 ];
