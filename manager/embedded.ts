@@ -35,7 +35,10 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
 
   const children: Array<{ child: ChildProcess; info: ProcessInfo }> = [];
   let stopping = false;
-  const env = { ...process.env, ...configToEnv(config) };
+  // glibc raises its mmap threshold after the first large free, after which 1 MiB
+  // arena pages come from the heap and freed ones are never returned to the OS. A fixed
+  // threshold keeps every page its own mapping, so released pages leave RSS.
+  const env = { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env, ...configToEnv(config) };
 
   const start = (name: string, role: ProcessInfo['role'], script: string, args: string[], slots?: ProcessInfo['slots']): Promise<void> =>
     new Promise((resolveStart, reject) => {

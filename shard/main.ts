@@ -22,6 +22,13 @@ export interface ShardOptions {
 }
 
 const START_TIMEOUT_MS = 15000;
+/**
+ * V8 young generation per worker thread. Node's default (16 MiB semi-spaces) lets
+ * each worker keep ~48 MiB of short-lived garbage resident, which a cache counts
+ * against every key; 8 MiB keeps scavenges cheap and RSS close to the data. A guess
+ * tuned by loadtest/macro/memory.ts, not a derived figure.
+ */
+const WORKER_YOUNG_GEN_MB = 8;
 
 export async function runShard(opts: ShardOptions): Promise<void> {
   const { config } = opts;
@@ -41,7 +48,10 @@ export async function runShard(opts: ShardOptions): Promise<void> {
   const threads: Worker[] = [];
   await Promise.all(mine.map((self) => new Promise<void>((resolve, reject) => {
     const init: WorkerInit = { self, topology: workers, epoch, config };
-    const t = new Worker(new URL('./worker/main.js', import.meta.url), { workerData: init });
+    const t = new Worker(new URL('./worker/main.js', import.meta.url), {
+      workerData: init,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
+    });
     threads.push(t);
     const timer = setTimeout(() => reject(new ShoalError(ErrorCodes.PROCESS, `worker on port ${self.port} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
     t.on('message', (m: { type: string; error?: { code: typeof ErrorCodes[keyof typeof ErrorCodes]; message: string } }) => {

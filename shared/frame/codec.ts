@@ -62,37 +62,69 @@ export function encodeFrame(kind: FrameKindValue, flags: number, count: number, 
 export class FrameReader {
   #chunk: Buffer = Buffer.alloc(0);
   #pos = 0;
+  /** Chunks of an incomplete frame, joined once when the frame is whole (no O(n^2) re-copying). */
+  #parts: Buffer[] = [];
+  #partsBytes = 0;
+  /** Bytes the incomplete frame needs in all (header + payload), 0 while the header is incomplete. */
+  #need = 0;
 
   feed(chunk: Buffer): void {
-    if (this.#pos >= this.#chunk.length) {
-      this.#chunk = chunk;
-    } else {
-      this.#chunk = Buffer.concat([this.#chunk.subarray(this.#pos), chunk]);
+    if (this.#parts.length > 0) {
+      this.#parts.push(chunk);
+      this.#partsBytes += chunk.length;
+      if (this.#need === 0 && this.#partsBytes >= FRAME_HEADER) this.#need = this.#frameBytes(Buffer.concat(this.#parts, FRAME_HEADER));
+      if (this.#need !== 0 && this.#partsBytes >= this.#need) this.#join();
+      return;
     }
+    this.#chunk = chunk;
     this.#pos = 0;
   }
 
   next(): Frame | null {
+    if (this.#parts.length > 0) return null;
     const buf = this.#chunk;
     const p = this.#pos;
-    if (buf.length - p < FRAME_HEADER) return null;
-    if (buf[p] !== FRAME_MAGIC) throw new ShoalError(ErrorCodes.FRAME, `bad frame magic 0x${(buf[p] ?? 0).toString(16)}`);
-    const kind = buf[p + 1]!;
-    if (kind < 1 || kind > 3) throw new ShoalError(ErrorCodes.FRAME, `bad frame kind ${kind}`);
-    const payloadLen = buf.readUInt32LE(p + 8);
-    if (payloadLen > FRAME_MAX_PAYLOAD) throw new ShoalError(ErrorCodes.FRAME, `frame payload too large (${payloadLen})`);
-    if (buf.length - p - FRAME_HEADER < payloadLen) return null;
+    const left = buf.length - p;
+    if (left === 0) return null;
+    const need = left >= FRAME_HEADER ? this.#frameBytes(buf.subarray(p, p + FRAME_HEADER)) : 0;
+    if (need === 0 || left < need) {
+      // Park the partial frame; feed() joins it once all its bytes are here.
+      this.#parts = [buf.subarray(p)];
+      this.#partsBytes = left;
+      this.#need = need;
+      this.#chunk = Buffer.alloc(0);
+      this.#pos = 0;
+      return null;
+    }
     const start = p + FRAME_HEADER;
-    this.#pos = start + payloadLen;
+    this.#pos = p + need;
     return {
-      kind: kind as FrameKindValue,
+      kind: buf[p + 1]! as FrameKindValue,
       flags: buf.readUInt16LE(p + 2),
       count: buf.readUInt32LE(p + 4),
-      payload: buf.subarray(start, start + payloadLen),
+      payload: buf.subarray(start, p + need),
     };
   }
 
   get buffered(): number {
-    return this.#chunk.length - this.#pos;
+    return this.#chunk.length - this.#pos + this.#partsBytes;
+  }
+
+  /** Validates a header and returns the frame's total size. */
+  #frameBytes(h: Buffer): number {
+    if (h[0] !== FRAME_MAGIC) throw new ShoalError(ErrorCodes.FRAME, `bad frame magic 0x${(h[0] ?? 0).toString(16)}`);
+    const kind = h[1]!;
+    if (kind < 1 || kind > 3) throw new ShoalError(ErrorCodes.FRAME, `bad frame kind ${kind}`);
+    const payloadLen = h.readUInt32LE(8);
+    if (payloadLen > FRAME_MAX_PAYLOAD) throw new ShoalError(ErrorCodes.FRAME, `frame payload too large (${payloadLen})`);
+    return FRAME_HEADER + payloadLen;
+  }
+
+  #join(): void {
+    this.#chunk = Buffer.concat(this.#parts, this.#partsBytes);
+    this.#pos = 0;
+    this.#parts = [];
+    this.#partsBytes = 0;
+    this.#need = 0;
   }
 }
