@@ -49,6 +49,24 @@ export class Keyspace {
     this.arena = new SlabArena(opts.maxBytes ? { maxBytes: opts.maxBytes } : {});
     this.index = new HashIndex(this.arena, { initialCapacity: 16 });
     this.volatile = new HashIndex(this.arena, { initialCapacity: 16 });
+    // Page reassignment (the arena taking a page for another size class at its cap)
+    // moves or drops live items; every reference to them lives in the two indexes.
+    this.arena.setRelocator({
+      moved: (oldRef, newRef) => {
+        const hash = this.hashOf(newRef);
+        this.index.update(hash, oldRef, newRef);
+        if (this.expireAt(newRef) !== 0) this.volatile.update(hash, oldRef, newRef);
+      },
+      evict: (ref) => {
+        this.evictedKeys++;
+        this.unlink(ref);
+      },
+    });
+  }
+
+  /** Caps arena pages (0 = none): the memory-limited worker's hard ceiling. */
+  setPageCap(bytes: number): void {
+    this.arena.setMaxBytes(bytes);
   }
 
   get size(): number {
@@ -210,7 +228,7 @@ export class Keyspace {
       else if (!oldTtl && expireAt !== 0) this.volatile.insert(hash, old);
       return old;
     }
-    const ref = this.arena.alloc(need);
+    const ref = this.arena.alloc(need, old);
     if (ref === 0) return 0;
     const u8 = this.arena.u8(ref);
     const off = this.arena.off(ref);
@@ -254,8 +272,8 @@ export class Keyspace {
     // Grow geometrically so repeated APPENDs are amortised O(1), as Redis's sds does.
     const cap = newLen < 1024 * 1024 ? newLen * 2 : newLen + 1024 * 1024;
     const hash = hashKey(key, 0, key.length);
-    let next = this.arena.alloc(ITEM_HEADER + key.length + cap);
-    if (next === 0) next = this.arena.alloc(ITEM_HEADER + key.length + newLen);
+    let next = this.arena.alloc(ITEM_HEADER + key.length + cap, ref);
+    if (next === 0) next = this.arena.alloc(ITEM_HEADER + key.length + newLen, ref);
     if (next === 0) return 0;
     const src = this.page(ref);
     const from = this.arena.off(ref);
@@ -304,7 +322,7 @@ export class Keyspace {
   }
 
   /** Drops a live item from the indexes without freeing its chunk. */
-  private unlink(ref: Ref): void {
+  unlink(ref: Ref): void {
     const hash = this.hashOf(ref);
     if (this.expireAt(ref) !== 0) this.volatile.remove(hash, ref);
     this.index.remove(hash, ref);
@@ -322,13 +340,22 @@ export class Keyspace {
     this.remove(ref);
   }
 
-  /** True when ref still addresses a live item with this version (stale-handle check). */
+  /**
+   * True when ref still addresses the live item it addressed when `version` was read
+   * (a stale-handle check for the eviction pool): the chunk must hold a live item of
+   * that version, and the index must map that item's key to this very Ref — so a Ref
+   * into a page since re-carved for another size class is never trusted.
+   */
   isLive(ref: Ref, version: number): boolean {
     const u8 = this.arena.u8(ref) as Buffer | undefined;
     if (u8 === undefined) return false;
     const off = this.arena.off(ref);
     const t = u8[off + ITEM_TYPE];
-    return t !== 0 && t !== 0xff && this.arena.i32(ref)[(off + ITEM_VERSION) >> 2] === version;
+    if (t === 0 || t === 0xff || this.version(ref) !== version) return false;
+    const keyLen = this.keyLen(ref);
+    const start = off + ITEM_HEADER;
+    if (keyLen < 0 || start + keyLen > u8.length) return false;
+    return this.index.find(u8.subarray(start, start + keyLen), this.hashOf(ref)) === ref;
   }
 
   version(ref: Ref): number {

@@ -7,43 +7,54 @@
  * Each data-plane worker thread owns one SlabArena and one HashIndex. Only that
  * thread (the "owner") ever writes a page, an item header or an index bucket.
  * Other threads (main thread for INFO/snapshots, piscina tasks for snapshot
- * encoding) may hold the page SharedArrayBuffers and read items, but only through
+ * encoding) may hold the page SharedArrayBuffers (a class page is 64 KiB at
+ * SlabArena.pageByteOffset(id) inside its 1 MiB block SAB) and read items, but only through
  * the seqlock on ITEM_VERSION described below, and never follow a Ref they did not
  * receive from the owner in a message that is newer than the item's last change.
  *
  * Pages
  * -----
- * Memory comes in pages. A normal page is PAGE_SIZE (64 KiB) and is its own
- * SharedArrayBuffer, so a page can be posted to another thread on its own.
+ * Memory comes in pages. A normal page is PAGE_SIZE (64 KiB); pages come 16 at a
+ * time in a block, one 1 MiB SharedArrayBuffer (block b holds page ids 16b..16b+15;
+ * block 0 is never used). Each page has its own views (Buffer / Int32Array /
+ * Float64Array over its 64 KiB of the block), so Ref arithmetic is per page.
+ * Blocks exist because creating a SAB costs ~30-200 us whatever its size (measured
+ * on Node 20: 64 KiB ~135 us, 1 MiB ~40 us), so 64 KiB SABs would cost ~0.5 s per
+ * 256 MiB of fill. A block's SAB is dropped when all 16 of its pages are spare.
  * Why 64 KiB and not memcached's 1 MiB: every size class in use holds one partly
  * carved page, and with ~45 classes in use for values of 10..1000 bytes, 1 MiB pages
  * strand ~22 MiB (0.5 page per class) - 35 % of a 64 MiB shard, 9 % of 256 MiB.
  * 64 KiB pages strand ~1.4 MiB, and a page steal moves at most 64 KiB. The price:
  * chunks above 4 KiB get few per page (classes are coarser there, see below), and
- * items above 32 KiB are large objects with their own SAB.
+ * items above 32 KiB are large objects with their own SAB (one SAB creation each).
  * A page is handed to one size class when that class needs room and belongs to it
  * until it is empty or stolen (slab rebalancing, memcached `slab_reassign` /
  * `slab_automove`, see slab-arena.ts "Page lifecycle"):
  *
- *            new SAB (under maxBytes)        live count drops to 0 (free)
- *   UNUSED -------------------------> class c ---------------------------> SPARE
- *     ^                                ^  |  ^                              |  |
- *     |     steal: relocate/evict live |  |  '------ any class needs a page -'  |
- *     |     items, re-carve for c'     '--'                                    |
- *     '-------------------- spare pool full (> sparePages) or over maxBytes ---'
+ *          new block (under maxBytes)
+ *   UNUSED ----------------------> SPARE <------------------------------.
+ *     ^      16 pages, 1 SAB        |  ^    live count drops to 0 (free) |
+ *     |                             |  |                                 |
+ *     |          any class needs a  v  |                                 |
+ *     |          page               class c -----------------------------'
+ *     |                             ^  |  steal: relocate/evict live items,
+ *     |                             '--'  re-carve for class c'
+ *     '---- all 16 pages of the block SPARE and (more than sparePages spare
+ *           pages, or pageBytes over maxBytes): block SAB dropped
  *
  * Per page the arena keeps its class (or LARGE / SPARE / UNUSED) and its live chunk
  * count (typed arrays indexed by pageId), so it knows how full each page is.
  * A stolen or spare page is re-carved from offset 0 with the new class's chunk size;
  * its old bytes are not cleared (see "Refs after a move" below).
  *
- *   page table (SlabArena, indexed by pageId; id 0 is never used so Ref 0 = null)
- *   +------+------+------+------+-- ... --+--------+
- *   |  --  | p1   | p2   | p3   |         | p32767 |
- *   +------+--|---+--|---+--|---+-- ... --+--------+
- *             |      |      '--> large page: one item, byteLength = roundUp(bytes, LARGE_ALIGN)
- *             |      '--> class 7 page
- *             '--> class 0 page
+ *   page table (SlabArena, indexed by pageId; block 0 = ids 0..15 never used)
+ *   +-- ... --+------+------+-- ... --+------+------+-- ... --+--------+
+ *   | 0..15   | p16  | p17  |         | p31  | p32  |         | p32767 |
+ *   +-- ... --+--|---+--|---+-- ... --+--|---+--|---+-- ... --+--------+
+ *                |      |    block 1     |      '--> block 2: large object, one item,
+ *                |      |    (one SAB)   |           byteLength = roundUp(bytes, LARGE_ALIGN);
+ *                |      '--> class 7     '--> SPARE  ids 33..47 of the block unused
+ *                '--> class 0 page
  *
  *   normal page, class c with chunk size S (S = CLASS_SIZE[c], multiple of 8)
  *   0        S        2S       3S                  n*S          PAGE_SIZE
@@ -56,7 +67,7 @@
  *
  * Refs
  * ----
- *   Ref = pageId * PAGE_SIZE + byteOffset      (0 = null; pageId in 1..MAX_PAGE_ID)
+ *   Ref = pageId * PAGE_SIZE + byteOffset      (0 = null; pageId in 16..MAX_PAGE_ID)
  * so every Ref is < 2^31 and fits an Int32Array slot. pageId = ref >>> PAGE_SHIFT,
  * byteOffset = ref & PAGE_MASK. A Ref into a large page is always its offset 0 (the
  * item start); bytes past PAGE_SIZE inside a large page are reached through the
@@ -156,6 +167,13 @@ export const PAGE_SHIFT = 16;
 export const PAGE_MASK = PAGE_SIZE - 1;
 /** Highest page id: ref = pageId * PAGE_SIZE + off must stay < 2^31. */
 export const MAX_PAGE_ID = 32767;
+/** Pages per block: normal pages are carved 16 at a time out of one 1 MiB SAB. */
+export const BLOCK_PAGES = 16;
+export const BLOCK_SHIFT = 20;
+/** Bytes per block SAB (1 MiB); a large object takes a whole block id. */
+export const BLOCK_SIZE = 1 << BLOCK_SHIFT;
+/** Highest block id; block 0 is never used (page 0 = null Ref). */
+export const MAX_BLOCK_ID = 2047;
 
 /** Address of an item: pageId * PAGE_SIZE + byteOffset; 0 = null. */
 export type Ref = number;
@@ -227,6 +245,9 @@ function check(cond: boolean, what: string): void {
   if (!cond) throw new Error(`shard/arena/layout: invariant violated: ${what}`);
 }
 check(1 << PAGE_SHIFT === PAGE_SIZE, 'PAGE_SIZE is 1 << PAGE_SHIFT');
+check(BLOCK_SIZE === PAGE_SIZE * BLOCK_PAGES && BLOCK_SHIFT === PAGE_SHIFT + 4 && BLOCK_PAGES === 16,
+  'a block is 16 pages (pageId >>> 4 = blockId)');
+check((MAX_BLOCK_ID + 1) * BLOCK_PAGES - 1 === MAX_PAGE_ID, 'block ids cover exactly the page ids');
 check(ITEM_HEADER % CHUNK_ALIGN === 0, 'item header size is a multiple of 8');
 check(ITEM_EXPIRE % 8 === 0, 'ITEM_EXPIRE is 8-aligned (Float64Array access)');
 check(ITEM_VERSION % 4 === 0 && ITEM_KEYLEN % 4 === 0 && ITEM_VALUELEN % 4 === 0 &&
