@@ -58,8 +58,11 @@ export class Evictor {
   }
 
   /**
-   * Evicts until used memory plus `need` bytes fits the limit. False when it cannot:
-   * the policy is noeviction, or no candidate is left (volatile-* with no TTL keys).
+   * Evicts until used memory plus `need` bytes fits the limit. False only when it
+   * cannot: the policy is noeviction, or no candidate is left (volatile-* with no TTL
+   * keys). When the per-call bound stops it while keys are still going (an index
+   * doubling can add megabytes at once), it returns true, as Redis's EVICT_RUNNING
+   * does, and the worker's timer keeps evicting (`tick`).
    */
   makeRoom(need: number): boolean {
     const ks = this.#ks;
@@ -71,7 +74,12 @@ export class Evictor {
       ks.evict(ref);
       if (ks.usedBytes + need <= this.limit) return true;
     }
-    return ks.usedBytes + need <= this.limit;
+    return true;
+  }
+
+  /** Background eviction between commands (worker timer), bounded like one call. */
+  tick(): void {
+    if (this.limit !== 0 && this.#policy !== 'noeviction') this.makeRoom(0);
   }
 
   /** True when used memory is over the limit (for INFO and the OOM check of reads). */

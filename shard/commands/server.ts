@@ -2,6 +2,7 @@
  * INFO and CONFIG on a worker: figures describe this worker only (the proxy sums
  * them across workers for its own INFO).
  */
+import { getHeapStatistics } from 'node:v8';
 import type { CommandContext, HandlerTable } from './context.js';
 import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from '../../shared/connection/commands.js';
 import { formatBytesHuman } from '../../shared/info.js';
@@ -32,6 +33,7 @@ function section(ctx: CommandContext, name: string): string | null {
       const rss = srv.self.worker === 0 ? process.memoryUsage().rss : 0;
       const max = srv.evictor.limit;
       const arena = ks.arena;
+      const heap = getHeapStatistics();
       return [
         '# Memory', `used_memory:${used}`, `used_memory_human:${formatBytesHuman(used)}`,
         `used_memory_rss:${rss}`, `used_memory_rss_human:${formatBytesHuman(rss)}`,
@@ -41,6 +43,9 @@ function section(ctx: CommandContext, name: string): string | null {
         `allocator_frag_ratio:${arena.usedBytes ? (arena.pageBytes / arena.usedBytes).toFixed(2) : '1.00'}`,
         `mem_fragmentation_ratio:${used && rss ? (rss / used).toFixed(2) : '0.00'}`,
         `maxmemory:${max}`, `maxmemory_human:${formatBytesHuman(max)}`, `maxmemory_policy:${srv.evictor.policy}`,
+        // This worker's V8 isolate: memory outside the arena that RSS still pays for.
+        `shoal_vm_heap_used:${heap.used_heap_size}`, `shoal_vm_heap_total:${heap.total_heap_size}`,
+        `shoal_vm_external:${heap.external_memory}`,
       ].join('\r\n');
     }
     case 'persistence':

@@ -34,10 +34,12 @@ tcp.listen(init.self.port, init.self.host, () => {
 });
 
 // Background work between commands, each bounded per tick: active expiry (at most
-// BUDGET_MS of every TICK_MS), incremental index resize, arena page compaction and
+// BUDGET_MS of every TICK_MS), eviction left over by a bounded command, incremental
+// index resize, arena page compaction and
 // release (at most 4096 chunks moved), peak-memory tracking.
 const tick = setInterval(() => {
   server.activeExpire.cycle();
+  server.evictor.tick();
   server.ks.index.resizeStep(4096);
   server.ks.volatile.resizeStep(4096);
   server.ks.arena.rebalanceStep(4096);
