@@ -329,13 +329,8 @@ export class SlabArena {
 
   /** Pops the class free list or carves from its current page; 0 if neither has room. No accounting. */
   #take(cls: number): Ref {
-    const ref = this.#freeHead[cls] as number;
-    if (ref !== 0) {
-      const i32 = this.#i32[ref >>> PAGE_SHIFT] as Int32Array;
-      this.#freeHead[cls] = i32[((ref & PAGE_MASK) + FREE_NEXT) >> 2] as number;
-      (this.#freeCount[cls] as number)--;
-      return ref;
-    }
+    const hole = this.#popHole(cls);
+    if (hole !== 0) return hole;
     const pageId = this.#curPage[cls] as number;
     const off = this.#bump[cls] as number;
     const size = this.#size[cls] as number;

@@ -345,6 +345,17 @@ export function err(text: string): RespError {
 }
 
 /** Parses an INFO reply (`field:value` lines; `# Section` headers skipped) into a map. */
+/** INFO <section> through `run`, as a field map. */
+export async function info(run: (argv: string[]) => Promise<RespValue>, section: string): Promise<Map<string, string>> {
+  return parseInfo(await run(['INFO', section]));
+}
+
+/** One numeric INFO field (NaN when absent). */
+export async function infoNum(run: (argv: string[]) => Promise<RespValue>, section: string, field: string): Promise<number> {
+  const v = (await info(run, section)).get(field);
+  return v === undefined ? Number.NaN : Number(v);
+}
+
 export function parseInfo(reply: RespValue): Map<string, string> {
   const out = new Map<string, string>();
   if (typeof reply !== 'string') return out;

@@ -13,7 +13,7 @@
 
 import t, { type Test } from 'tap';
 import { useTarget } from '../helpers/cluster.js';
-import { RespClient, err, expectReplies, parseInfo, sleep, type RespValue } from '../helpers/run.js';
+import { RespClient, err, expectReplies, info as infoOf, infoNum as infoNumOf, sleep, type RespValue } from '../helpers/run.js';
 
 const { target, run } = await useTarget(t, { workers: 1 });
 
@@ -37,13 +37,8 @@ const POLICIES = [
 ] as const;
 type Policy = (typeof POLICIES)[number];
 
-async function info(section: string): Promise<Map<string, string>> {
-  return parseInfo(await run(['INFO', section]));
-}
-async function infoNum(section: string, field: string): Promise<number> {
-  const v = (await info(section)).get(field);
-  return v === undefined ? Number.NaN : Number(v);
-}
+const info = (section: string): Promise<Map<string, string>> => infoOf(run, section);
+const infoNum = (section: string, field: string): Promise<number> => infoNumOf(run, section, field);
 const usedMemory = (): Promise<number> => infoNum('memory', 'used_memory');
 const evictedKeys = (): Promise<number> => infoNum('stats', 'evicted_keys');
 

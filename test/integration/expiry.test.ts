@@ -5,21 +5,15 @@
 
 import t from 'tap';
 import { useTarget } from '../helpers/cluster.js';
-import { err, expectReplies, parseInfo, pollUntil, runMany, sleep } from '../helpers/run.js';
+import { err, expectReplies, info as infoOf, infoNum as infoNumOf, pollUntil, runMany, sleep } from '../helpers/run.js';
 
 const { run } = await useTarget(t);
 
 const invalidExpire = (cmd: string) => err(`ERR invalid expire time in '${cmd}' command`);
 const MB = 1024 * 1024;
 
-async function info(section: string): Promise<Map<string, string>> {
-  return parseInfo(await run(['INFO', section]));
-}
-
-async function infoNum(section: string, field: string): Promise<number> {
-  const v = (await info(section)).get(field);
-  return v === undefined ? Number.NaN : Number(v);
-}
+const info = (section: string): Promise<Map<string, string>> => infoOf(run, section);
+const infoNum = (section: string, field: string): Promise<number> => infoNumOf(run, section, field);
 
 const usedMemory = (): Promise<number> => infoNum('memory', 'used_memory');
 const dbsize = async (): Promise<number> => Number(await run(['DBSIZE']));

@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { useTarget } from '../helpers/cluster.js';
-import { blast, connect, encodeCommand, err, expectReplies, parseInfo, pollUntil, runMany, sleep, type RespValue } from '../helpers/run.js';
+import { blast, connect, encodeCommand, err, expectReplies, info as infoOf, infoNum as infoNumOf, pollUntil, runMany, sleep, type RespValue } from '../helpers/run.js';
 
 const { target, run } = await useTarget(t);
 
@@ -18,14 +18,9 @@ const LFU_NOT_SELECTED =
 const LFU_SELECTED =
   'ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.';
 
-async function info(section: string): Promise<Map<string, string>> {
-  return parseInfo(await run(['INFO', section]));
-}
+const info = (section: string): Promise<Map<string, string>> => infoOf(run, section);
 
-async function usedMemory(): Promise<number> {
-  const v = (await info('memory')).get('used_memory');
-  return v === undefined ? Number.NaN : Number(v);
-}
+const usedMemory = (): Promise<number> => infoNumOf(run, 'memory', 'used_memory');
 
 /** Runs `commands` on a separate connection that is closed afterwards. */
 async function load(commands: string[][], chunk = 1000): Promise<RespValue[]> {
