@@ -77,6 +77,23 @@ export class Evictor {
     return true;
   }
 
+  /**
+   * Evicts one key other than `avoid` (the item a write is replacing) by the policy,
+   * for when the arena itself is out of pages (a single size class cannot take pages
+   * from others). False under noeviction or when nothing is left to evict.
+   */
+  evictOne(avoid: number): boolean {
+    if (this.limit === 0 || this.#policy === 'noeviction') return false;
+    for (let tries = 0; tries < 8; tries++) {
+      const ref = this.pick();
+      if (ref === 0) return false;
+      if (ref === avoid) continue;
+      this.#ks.evict(ref);
+      return true;
+    }
+    return false;
+  }
+
   /** Background eviction between commands (worker timer), bounded like one call. */
   tick(): void {
     if (this.limit !== 0 && this.#policy !== 'noeviction') this.makeRoom(0);

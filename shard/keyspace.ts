@@ -25,6 +25,9 @@ export interface KeyspaceOptions {
 export const ENCODING_AUTO = 0;
 export const ENCODING_RAW = 1;
 
+/** Evictions tried for one allocation when the arena is at its page cap. */
+const RECLAIM_TRIES = 256;
+
 /** LFU counter a new key starts with (Redis LFU_INIT_VAL), so it is not evicted at once. */
 export const LFU_INIT_VAL = 5;
 
@@ -40,6 +43,8 @@ export class Keyspace {
   lfu = false;
   lfuLogFactor = 10;
   lfuDecayTime = 1;
+  /** Frees one item other than `avoid` when the arena cannot allocate (the evictor); false when it cannot. */
+  reclaim: (avoid: Ref) => boolean = () => false;
   hits = 0;
   misses = 0;
   expiredKeys = 0;
@@ -62,6 +67,19 @@ export class Keyspace {
         this.unlink(ref);
       },
     });
+  }
+
+  /**
+   * arena.alloc, and when the arena is at its page cap, evicts by policy and retries
+   * (bounded): `keep` is the caller's current item, which must survive.
+   */
+  private allocOrReclaim(bytes: number, keep: Ref): Ref {
+    let ref = this.arena.alloc(bytes, keep);
+    for (let tries = 0; ref === 0 && tries < RECLAIM_TRIES; tries++) {
+      if (!this.reclaim(keep)) break;
+      ref = this.arena.alloc(bytes, keep);
+    }
+    return ref;
   }
 
   /** Caps arena pages (0 = none): the memory-limited worker's hard ceiling. */
@@ -228,7 +246,7 @@ export class Keyspace {
       else if (!oldTtl && expireAt !== 0) this.volatile.insert(hash, old);
       return old;
     }
-    const ref = this.arena.alloc(need, old);
+    const ref = this.allocOrReclaim(need, old);
     if (ref === 0) return 0;
     const u8 = this.arena.u8(ref);
     const off = this.arena.off(ref);
@@ -273,7 +291,7 @@ export class Keyspace {
     const cap = newLen < 1024 * 1024 ? newLen * 2 : newLen + 1024 * 1024;
     const hash = hashKey(key, 0, key.length);
     let next = this.arena.alloc(ITEM_HEADER + key.length + cap, ref);
-    if (next === 0) next = this.arena.alloc(ITEM_HEADER + key.length + newLen, ref);
+    if (next === 0) next = this.allocOrReclaim(ITEM_HEADER + key.length + newLen, ref);
     if (next === 0) return 0;
     const src = this.page(ref);
     const from = this.arena.off(ref);

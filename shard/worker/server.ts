@@ -8,6 +8,7 @@ import { Keyspace } from '../keyspace.js';
 import { Evictor, type EvictionPolicy } from '../evict.js';
 import { ActiveExpire } from '../expire.js';
 import { CMD_DENYOOM } from '../../shared/commands/spec.js';
+import { BLOCK_SIZE } from '../arena/layout.js';
 import { COMMANDS, INTERNAL_COMMANDS } from '../../shared/commands/table.js';
 import { arityOk, type CommandSpec } from '../../shared/commands/spec.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
@@ -25,7 +26,8 @@ import { clusterCommands } from '../commands/cluster.js';
 import { objectCommands } from '../commands/object.js';
 
 /**
- * Arena pages allowed per byte of maxmemory. Eviction keeps used bytes under the
+ * Arena pages allowed per byte of maxmemory (plus one block, the arena's unit of
+ * growth, so a small limit is not rounded down to fewer blocks than it needs). Eviction keeps used bytes under the
  * limit; pages hold those bytes plus rounding and free chunks (~3% measured in the
  * churn bench), so 5% more pages rarely forces a page steal. A guess, tuned by
  * loadtest/macro/churn.ts.
@@ -82,6 +84,7 @@ export class WorkerServer implements ConnectionHost {
     this.ks = new Keyspace();
     this.evictor = new Evictor(this.ks);
     this.activeExpire = new ActiveExpire(this.ks);
+    this.ks.reclaim = (avoid) => this.evictor.evictOne(avoid);
     this.#owners = slotOwners(this.topology);
     this.#selfIndex = this.topology.findIndex((w) => w.id === this.self.id);
     for (const spec of [...COMMANDS, ...INTERNAL_COMMANDS]) {
@@ -126,7 +129,7 @@ export class WorkerServer implements ConnectionHost {
     this.evictor.limit = c.maxmemory > 0 ? Math.floor(c.maxmemory / this.shardWorkers) : 0;
     // Pages may exceed the limit by a little (size-class slack); beyond that the arena
     // takes pages from other classes instead of growing (shard/arena/slab-arena.ts).
-    this.ks.setPageCap(this.evictor.limit > 0 ? Math.ceil(this.evictor.limit * PAGE_CAP_SLACK) : 0);
+    this.ks.setPageCap(this.evictor.limit > 0 ? Math.ceil(this.evictor.limit * PAGE_CAP_SLACK) + BLOCK_SIZE : 0);
     this.evictor.samples = c.maxmemorySamples;
     if (this.evictor.policy !== c.maxmemoryPolicy) this.evictor.policy = c.maxmemoryPolicy as EvictionPolicy;
     this.ks.lfuLogFactor = c.lfuLogFactor;
