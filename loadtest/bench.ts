@@ -314,10 +314,6 @@ async function runMicro(): Promise<Micro[]> {
 
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
-function goalFor(target: string, pipeline: number): number | undefined {
-  return GOALS[target]?.[pipeline];
-}
-
 const HEAD = ['target', 'workload', 'shoal_rps', 'redis_rps', 'ratio', 'rounds', 'shoal_cpu%', 'redis_cpu%', 'cost', 'other%'];
 function tableRows(sums: Summary[]): string[][] {
   return sums.map((s) => [s.row.target, `${s.row.test} P=${s.row.pipeline}`, fmt(s.shoalRps), fmt(s.redisRps),

@@ -91,10 +91,3 @@ export function formatHumanDouble(d: number): string {
   if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
   return s;
 }
-
-/** Formats a double as a RESP reply (Redis's %.17g, inf/-inf): used by scores. */
-export function formatDouble(d: number): string {
-  if (d === Infinity) return 'inf';
-  if (d === -Infinity) return '-inf';
-  return String(d);
-}
