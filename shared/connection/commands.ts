@@ -53,7 +53,10 @@ function hello(out: ReplyWriter, client: ClientState, argv: Buffer[], host: Conn
     const opt = lower(argv[i]!);
     const more = argv.length - i - 1;
     if (opt === 'auth' && more >= 2) {
-      i += 2; // ACLs come with the proxy issue; the default user has no password
+      // Until ACLs exist there is one user, `default`, with no password (Redis's
+      // `nopass`): any password is accepted for it, any other user is refused.
+      if (argv[i + 1]!.toString() !== 'default') return out.error('WRONGPASS invalid username-password pair or user is disabled.');
+      i += 2;
     } else if (opt === 'setname' && more >= 1) {
       name = argv[++i]!.toString();
       if (!validName(name)) return out.error('ERR Client names cannot contain spaces, newlines or special characters.');

@@ -72,6 +72,8 @@ t.test('HELLO 2 and HELLO 3', async (t) => {
     [['HELLO', '1'], err('NOPROTO unsupported protocol version')],
     [['HELLO', 'abc'], err('ERR Protocol version is not an integer or out of range')],
     [['HELLO', '2', 'FOO'], err("ERR Syntax error in HELLO option 'FOO'")],
+    // No password is configured: the default user takes any password, other users none.
+    [['HELLO', '2', 'AUTH', 'nosuchuser', 'pw'], err('WRONGPASS invalid username-password pair or user is disabled.')],
     [['HELLO', '2', 'SETNAME'], err("ERR Syntax error in HELLO option 'SETNAME'")],
   ]);
   t.equal((await c.runRaw(['GET', 'hello:missing'])).toString(), '$-1\r\n', 'failed HELLO leaves RESP2');
