@@ -29,14 +29,18 @@ export class Join {
   part(i: number, v: ReplyValue): void {
     this.#parts[i] = v;
     if (--this.#left > 0) return;
-    const w = new ReplyWriter();
-    w.proto = this.proto;
     const err = this.#parts.find(isError);
-    if (err) w.error(err.error);
-    else this.combine(this.#parts, w);
-    const bytes = w.take();
-    this.slot.deliver(bytes, 0, bytes.length);
+    deliverReply(this.slot, this.proto, (w) => (err ? w.error(err.error) : this.combine(this.#parts, w)));
   }
+}
+
+/** Encodes one reply in the client's protocol and hands it to sink. */
+export function deliverReply(sink: Sink, proto: 2 | 3, write: (w: ReplyWriter) => void): void {
+  const w = new ReplyWriter();
+  w.proto = proto;
+  write(w);
+  const bytes = w.take();
+  sink.deliver(bytes, 0, bytes.length);
 }
 
 function sum(parts: ReplyValue[], out: ReplyWriter): void {

@@ -4,14 +4,12 @@
  * sees one server whose figures cover the whole cluster.
  */
 import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from '../shared/connection/commands.js';
-import { parseInfo, formatBytesHuman } from '../shared/info.js';
+import { parseInfo, formatBytesHuman, requestedSections } from '../shared/info.js';
 import type { ProxyServer } from './proxy-server.js';
 import type { ProxyClient } from './client-connection.js';
 import { allWorkers } from './fanout.js';
 import type { CommandSpec } from '../shared/commands/spec.js';
 
-const DEFAULT = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace'];
-const ALL = [...DEFAULT, 'commandstats'];
 /** Fields that describe one process, not a sum (kept from the first worker). */
 const NOT_SUMMED = new Set(['maxmemory_policy', 'role', 'cluster_enabled', 'loading', 'allocator_frag_ratio', 'mem_fragmentation_ratio', 'expired_stale_perc']);
 
@@ -30,7 +28,7 @@ function proxySection(server: ProxyServer, name: string): string | null {
   return null;
 }
 
-function merge(texts: string[], wanted: string[]): string {
+function merge(texts: string[], wanted: readonly string[]): string {
   const sections = new Map<string, Map<string, string>>();
   for (const t of texts) {
     for (const [sec, fields] of parseInfo(t)) {
@@ -78,9 +76,7 @@ function merge(texts: string[], wanted: string[]): string {
 
 /** INFO [section ...] */
 export function proxyInfo(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
-  let names = argv.slice(1).map((a) => a.toString().toLowerCase());
-  if (names.length === 0 || names.includes('default')) names = DEFAULT;
-  else if (names.includes('all') || names.includes('everything')) names = ALL;
+  const names = requestedSections(argv.slice(1));
   const remote = names.filter((n) => n !== 'server' && n !== 'clients');
   const local = names.map((n) => proxySection(server, n));
   const sub = [argv[0]!, ...remote.map((n) => Buffer.from(n))];

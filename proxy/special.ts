@@ -9,24 +9,16 @@
  *   keep Redis's atomicity, the command is forwarded whole).
  */
 import type { CommandSpec } from '../shared/commands/spec.js';
-import { ReplyWriter } from '../shared/resp/reply-writer.js';
+import type { ReplyWriter } from '../shared/resp/reply-writer.js';
 import { WireErrors } from '../shared/resp/wire-errors.js';
 import { parseInt64, parseSafeInt } from '../shared/resp/numbers.js';
 import { parseLcsOptions, writeLcsReply } from '../shared/lcs.js';
 import type { ProxyServer } from './proxy-server.js';
-import type { ProxyClient, ReplySlot } from './client-connection.js';
-import { call, allWorkers } from './fanout.js';
+import type { ProxyClient } from './client-connection.js';
+import { call, allWorkers, deliverReply } from './fanout.js';
 import { isError, type ReplyValue } from './reply-value.js';
 
 const TYPE_STRING = 1;
-
-function finish(slot: ReplySlot, proto: 2 | 3, write: (w: ReplyWriter) => void): void {
-  const w = new ReplyWriter();
-  w.proto = proto;
-  write(w);
-  const bytes = w.take();
-  slot.deliver(bytes, 0, bytes.length);
-}
 
 /** Runs an async multi-step command; any thrown error becomes an error reply. */
 function run(server: ProxyServer, client: ProxyClient, body: (w: (f: (w: ReplyWriter) => void) => void) => Promise<void>): void {
@@ -36,7 +28,7 @@ function run(server: ProxyServer, client: ProxyClient, body: (w: (f: (w: ReplyWr
   const reply = (f: (w: ReplyWriter) => void) => {
     if (answered) return;
     answered = true;
-    finish(slot, proto, f);
+    deliverReply(slot, proto, f);
   };
   body(reply).catch((err: Error) => {
     server.log.error({ err }, 'multi-step command failed');

@@ -111,8 +111,7 @@ export class Keyspace {
     if (ref === 0) return 0;
     const exp = this.expireAt(ref);
     if (exp !== 0 && exp <= this.now) {
-      this.expiredKeys++;
-      this.remove(ref);
+      this.expire(ref);
       return 0;
     }
     if (touch) this.touch(ref);

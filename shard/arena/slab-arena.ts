@@ -394,6 +394,16 @@ export class SlabArena {
 
   /** Makes an emptied page spare; drops its block when all 16 are spare and the pool is big enough or over the cap. */
   #pushSpare(p: number): void {
+    this.#linkSpare(p);
+    const b = p >>> 4;
+    if (++(this.#blockSpare[b] as number) === BLOCK_PAGES &&
+      (this.#spareCount - BLOCK_PAGES >= this.#spareMax || this.#pageBytes > this.#maxBytes)) {
+      this.#dropBlock(b);
+    }
+  }
+
+  /** Marks page p spare and puts it at the head of the spare list. */
+  #linkSpare(p: number): void {
     this.#pageClass[p] = SPARE;
     this.#pageLive[p] = 0;
     this.#sparePrev[p] = 0;
@@ -401,11 +411,6 @@ export class SlabArena {
     if (this.#spareHead !== 0) this.#sparePrev[this.#spareHead] = p;
     this.#spareHead = p;
     this.#spareCount++;
-    const b = p >>> 4;
-    if (++(this.#blockSpare[b] as number) === BLOCK_PAGES &&
-      (this.#spareCount - BLOCK_PAGES >= this.#spareMax || this.#pageBytes > this.#maxBytes)) {
-      this.#dropBlock(b);
-    }
   }
 
   /** A new block SAB with 16 spare pages; false at the cap, with no block id left, or when mapping fails. */
@@ -428,13 +433,7 @@ export class SlabArena {
       this.#u8[p] = Buffer.from(sab, at, PAGE_SIZE);
       this.#i32[p] = new Int32Array(sab, at, PAGE_SIZE >> 2);
       this.#f64[p] = new Float64Array(sab, at, PAGE_SIZE >> 3);
-      this.#pageClass[p] = SPARE;
-      this.#pageLive[p] = 0;
-      this.#sparePrev[p] = 0;
-      this.#spareNext[p] = this.#spareHead;
-      if (this.#spareHead !== 0) this.#sparePrev[this.#spareHead] = p;
-      this.#spareHead = p;
-      this.#spareCount++;
+      this.#linkSpare(p);
     }
     this.#blockSpare[b] = BLOCK_PAGES;
     return true;

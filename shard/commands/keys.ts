@@ -253,8 +253,7 @@ function randomkey(ctx: CommandContext): void {
     const ref = ctx.ks.index.randomRef();
     if (ref === 0) break;
     if (isExpired(ctx, ref)) {
-      ctx.ks.expiredKeys++;
-      ctx.ks.remove(ref);
+      ctx.ks.expire(ref);
       continue;
     }
     return ctx.out.bulk(ctx.ks.keyCopy(ref));

@@ -5,10 +5,8 @@
 import { getHeapStatistics } from 'node:v8';
 import type { CommandContext, HandlerTable } from './context.js';
 import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from '../../shared/connection/commands.js';
-import { formatBytesHuman } from '../../shared/info.js';
+import { formatBytesHuman, requestedSections } from '../../shared/info.js';
 
-export const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'cluster', 'keyspace'];
-export const ALL_SECTIONS = [...DEFAULT_SECTIONS, 'commandstats'];
 
 function section(ctx: CommandContext, name: string): string | null {
   const srv = ctx.server;
@@ -85,9 +83,7 @@ function section(ctx: CommandContext, name: string): string | null {
 
 /** INFO [section [section ...]] */
 function info(ctx: CommandContext, argv: Buffer[]): void {
-  let names = argv.slice(1).map((a) => a.toString().toLowerCase());
-  if (names.length === 0 || names.includes('default')) names = DEFAULT_SECTIONS;
-  else if (names.includes('all') || names.includes('everything')) names = ALL_SECTIONS;
+  const names = requestedSections(argv.slice(1));
   const parts: string[] = [];
   for (const n of names) {
     const s = section(ctx, n);

@@ -4,8 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { ShoalError, ErrorCodes } from '../errors.js';
+import { SLOT_COUNT } from './slot.js';
 
-export const SLOT_COUNT = 16384;
+export { SLOT_COUNT };
 
 /** Inclusive slot range [start, end]. */
 export type SlotRange = [number, number];
