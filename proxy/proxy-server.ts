@@ -156,6 +156,7 @@ export class ProxyServer implements ConnectionHost {
     client.state.lastCommand = spec.name;
     switch (spec.route) {
       case 'key':
+      case 'gather':
         return this.routeByKey(client, spec, argv);
       case 'split':
         return splitCommand(this, client, spec, argv);
@@ -170,9 +171,11 @@ export class ProxyServer implements ConnectionHost {
 
   /** All keys must live on one worker (else CROSSSLOT); the command goes there as-is. */
   private routeByKey(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {
-    const link = this.linkFor(argv[spec.firstKey]!);
-    if (spec.lastKey !== spec.firstKey) {
-      for (const i of keyIndexes(spec, argv.length)) {
+    const first = spec.firstKey > 0 ? spec.firstKey : spec.numkeysAt! + 1;
+    if (first >= argv.length) return this.replyError(client, WireErrors.wrongArity(spec.name));
+    const link = this.linkFor(argv[first]!);
+    if (spec.lastKey !== spec.firstKey || spec.numkeysAt !== undefined) {
+      for (const i of keyIndexes(spec, argv)) {
         if (this.linkFor(argv[i]!) !== link) return this.replyError(client, WireErrors.crossSlot);
       }
     }

@@ -11,9 +11,10 @@
  */
 import { SlabArena } from './arena/slab-arena.js';
 import { HashIndex, hashKey } from './index/hash-index.js';
+import { HeapValues } from './heap-values.js';
 import {
   type Ref, ITEM_VERSION, ITEM_TYPE, ITEM_ENCODING, ITEM_FLAGS, ITEM_KEYLEN, ITEM_VALUELEN,
-  ITEM_EXPIRE, ITEM_LRU, ITEM_HASH, ITEM_HEADER,
+  ITEM_EXPIRE, ITEM_LRU, ITEM_HASH, ITEM_HEADER, TYPE_STRING,
 } from './arena/layout.js';
 
 export interface KeyspaceOptions {
@@ -24,6 +25,12 @@ export interface KeyspaceOptions {
 /** ITEM_ENCODING of strings: 0 = as the bytes suggest (int/embstr/raw), 1 = raw (APPEND/SETRANGE, as Redis). */
 export const ENCODING_AUTO = 0;
 export const ENCODING_RAW = 1;
+/**
+ * ITEM_ENCODING of collections: packed = the value bytes are the whole collection
+ * (shard/types/packed.ts); heap = the value is a 4-byte handle into `Keyspace.heap`.
+ */
+export const ENCODING_PACKED = 0;
+export const ENCODING_HEAP = 2;
 
 /** Evictions tried for one allocation when the arena is at its page cap. */
 const RECLAIM_TRIES = 256;
@@ -36,6 +43,8 @@ export class Keyspace {
   readonly index: HashIndex;
   /** The items that carry a TTL (same hashes and Refs as `index`): sampled by active expiry and volatile-* eviction. */
   readonly volatile: HashIndex;
+  /** Large collections held as JS objects; their bytes count in usedBytes. */
+  readonly heap = new HeapValues();
   now = Date.now();
   /** Seconds clock stored in ITEM_LRU under LRU policies. */
   lruClock = Math.floor(Date.now() / 1000);
@@ -237,6 +246,7 @@ export class Keyspace {
     const old = existing === -1 ? this.index.find(key, hash) : existing;
     const need = ITEM_HEADER + key.length + valueLen;
     const oldTtl = old !== 0 && this.expireAt(old) !== 0;
+    if (old !== 0) this.releaseHeapValue(old);
     if (old !== 0 && this.arena.chunkSize(old) >= need && this.fitsWell(old, need)) {
       this.beginWrite(old);
       this.setHeader(old, type, valueLen, expireAt);
@@ -340,6 +350,7 @@ export class Keyspace {
 
   /** Drops a live item from the indexes without freeing its chunk. */
   unlink(ref: Ref): void {
+    this.releaseHeapValue(ref);
     const hash = this.hashOf(ref);
     if (this.expireAt(ref) !== 0) this.volatile.remove(hash, ref);
     this.index.remove(hash, ref);
@@ -390,12 +401,45 @@ export class Keyspace {
   flush(): void {
     this.index.clear();
     this.volatile.clear();
+    this.heap.clear();
     this.arena.reset();
   }
 
-  /** Bytes used by items plus both indexes: INFO used_memory, compared with maxmemory. */
+  /** Bytes used by items, both indexes and heap collections: INFO used_memory, compared with maxmemory. */
   get usedBytes(): number {
-    return this.arena.usedBytes + this.index.memoryBytes + this.volatile.memoryBytes;
+    return this.arena.usedBytes + this.index.memoryBytes + this.volatile.memoryBytes + this.heap.total;
+  }
+
+  // --- heap collections ----------------------------------------------------------------
+
+  /** True when the item's value is a handle into `heap` (a large collection). */
+  isHeap(ref: Ref): boolean {
+    return this.type(ref) !== TYPE_STRING && this.encoding(ref) === ENCODING_HEAP;
+  }
+
+  /** The heap handle stored in a heap item's value. */
+  heapHandle(ref: Ref): number {
+    return this.page(ref).readInt32LE(this.valueStart(ref));
+  }
+
+  /**
+   * Creates or replaces key with a heap collection `obj` of `type` accounted at
+   * `bytes`. Returns the Ref, 0 on OOM (then obj is not stored).
+   */
+  writeHeap(key: Uint8Array, type: number, obj: unknown, bytes: number, expireAt: number, existing: Ref = -1): Ref {
+    const ref = this.write(key, type, 4, expireAt, existing);
+    if (ref === 0) return 0;
+    const handle = this.heap.add(obj, bytes);
+    this.arena.u8(ref)[this.arena.off(ref) + ITEM_ENCODING] = ENCODING_HEAP;
+    this.page(ref).writeInt32LE(handle, this.valueStart(ref));
+    return ref;
+  }
+
+  private releaseHeapValue(ref: Ref): void {
+    if (this.isHeap(ref)) {
+      this.heap.release(this.heapHandle(ref));
+      this.arena.u8(ref)[this.arena.off(ref) + ITEM_ENCODING] = ENCODING_PACKED;
+    }
   }
 
   private setHeader(ref: Ref, type: number, valueLen: number, expireAt: number): void {

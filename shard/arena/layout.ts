@@ -213,6 +213,8 @@ export const TYPE_LIST = 2;
 export const TYPE_SET = 3;
 export const TYPE_ZSET = 4;
 export const TYPE_HASH = 5;
+/** A RedisBloom-style scalable bloom filter (TYPE reports "MBbloom--"). */
+export const TYPE_BLOOM = 6;
 /** Written by SlabArena.alloc: allocated, header not yet written by the caller. */
 export const TYPE_UNSET = 0xff;
 

@@ -13,6 +13,8 @@ export interface CommandContext {
   out: ReplyWriter;
   client: ClientState;
   server: WorkerServer;
+  /** Called once a blocked command of this connection has written its reply (the session flushes it and runs what the client sent meanwhile). */
+  resume: () => void;
 }
 
 export type Handler = (ctx: CommandContext, argv: Buffer[]) => void;

@@ -4,16 +4,12 @@
  * between workers (RENAME, COPY across workers).
  */
 import type { CommandContext, HandlerTable } from './context.js';
-import { TYPE_STRING, TYPE_LIST, TYPE_SET, TYPE_ZSET, TYPE_HASH } from '../arena/layout.js';
+import { TYPE_NAMES, dumpValue, restoreValue } from '../types/registry.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { Replies } from '../../shared/resp/replies.js';
 import { parseInt64, parseSafeInt } from '../../shared/resp/numbers.js';
 import { globMatch } from '../../shared/glob.js';
 import { argIs, intOrReply } from './args.js';
-
-const TYPE_NAMES: Record<number, string> = {
-  [TYPE_STRING]: 'string', [TYPE_LIST]: 'list', [TYPE_SET]: 'set', [TYPE_ZSET]: 'zset', [TYPE_HASH]: 'hash',
-};
 
 const LLONG_MAX = 9223372036854775807;
 
@@ -130,17 +126,12 @@ function persist(ctx: CommandContext, argv: Buffer[]): void {
 
 /**
  * Copies the item at `src` to key `dst` (value, type and TTL). Replaces an existing
- * destination. Returns false on OOM.
+ * destination. Returns false after replying an error (OOM).
  */
 function copyItem(ctx: CommandContext, src: number, dst: Buffer): boolean {
   const ks = ctx.ks;
-  const len = ks.valueLen(src);
   // Copy the value out first: writing dst may free or move chunks.
-  const value = ks.valueCopy(src);
-  const ref = ks.write(dst, ks.type(src), len, ks.expireAt(src));
-  if (ref === 0) return false;
-  ks.page(ref).set(value, ks.valueStart(ref));
-  return true;
+  return restoreValue(ctx, dst, ks.type(src), dumpValue(ks, src), ks.expireAt(src));
 }
 
 /** The shared body of RENAME and RENAMENX. */
@@ -152,7 +143,7 @@ function renameGeneric(ctx: CommandContext, argv: Buffer[], nx: boolean): void {
   if (src === 0) return ctx.out.error(WireErrors.noSuchKey);
   if (from.equals(to)) return ctx.out.raw(nx ? Replies.zero : Replies.ok);
   if (nx && ks.find(to) !== 0) return ctx.out.raw(Replies.zero);
-  if (!copyItem(ctx, src, to)) return ctx.out.error(WireErrors.oom);
+  if (!copyItem(ctx, src, to)) return;
   ks.delete(from);
   ctx.out.raw(nx ? Replies.one : Replies.ok);
 }
@@ -181,7 +172,7 @@ function copy(ctx: CommandContext, argv: Buffer[]): void {
   const src = ctx.ks.find(from);
   if (src === 0) return ctx.out.raw(Replies.zero);
   if (!replace && ctx.ks.find(to) !== 0) return ctx.out.raw(Replies.zero);
-  if (!copyItem(ctx, src, to)) return ctx.out.error(WireErrors.oom);
+  if (!copyItem(ctx, src, to)) return;
   ctx.out.raw(Replies.one);
 }
 
@@ -281,8 +272,7 @@ function dumpkey(ctx: CommandContext, argv: Buffer[]): void {
   ctx.out.arrayHeader(3);
   ctx.out.integer(ctx.ks.type(ref));
   ctx.out.integer(ctx.ks.expireAt(ref));
-  const s = ctx.ks.valueStart(ref);
-  ctx.out.bulkFrom(ctx.ks.page(ref), s, s + ctx.ks.valueLen(ref));
+  ctx.out.bulk(dumpValue(ctx.ks, ref));
 }
 
 /** SHOAL.RESTOREKEY key type expireAt value REPLACE|NX → 1 stored, 0 not (NX and exists) (internal) */
@@ -297,9 +287,7 @@ function restorekey(ctx: CommandContext, argv: Buffer[]): void {
     ctx.ks.delete(argv[1]!);
     return ctx.out.raw(Replies.one);
   }
-  const ref = ctx.ks.write(argv[1]!, t, value.length, at);
-  if (ref === 0) return ctx.out.error(WireErrors.oom);
-  ctx.ks.page(ref).set(value, ctx.ks.valueStart(ref));
+  if (!restoreValue(ctx, argv[1]!, t, value, at)) return;
   ctx.out.raw(Replies.one);
 }
 

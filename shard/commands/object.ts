@@ -9,6 +9,7 @@ import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { parseInt64 } from '../../shared/resp/numbers.js';
 import { argIs } from './args.js';
 import { ENCODING_RAW } from '../keyspace.js';
+import { COLLECTION_TYPES, collectionOf } from '../types/registry.js';
 
 const SWITCH_NOTE = 'Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.';
 
@@ -35,6 +36,13 @@ function stringEncoding(ctx: CommandContext, ref: number): string {
   return len <= 44 ? 'embstr' : 'raw';
 }
 
+function encodingName(ctx: CommandContext, ref: number): string {
+  const ks = ctx.ks;
+  const ct = COLLECTION_TYPES.get(ks.type(ref));
+  if (ct === undefined) return ks.type(ref) === TYPE_STRING ? stringEncoding(ctx, ref) : 'raw';
+  return ct.encodingName(collectionOf(ks, ref)!, !ks.isHeap(ref));
+}
+
 /** OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key, OBJECT HELP */
 function object(ctx: CommandContext, argv: Buffer[]): void {
   const sub = argv[1]!;
@@ -57,7 +65,7 @@ function object(ctx: CommandContext, argv: Buffer[]): void {
   const ks = ctx.ks;
   switch (name) {
     case 'encoding':
-      return out.bulk(ks.type(ref) === TYPE_STRING ? stringEncoding(ctx, ref) : 'listpack');
+      return out.bulk(encodingName(ctx, ref));
     case 'refcount':
       return out.integer(1);
     case 'freq':
@@ -69,11 +77,12 @@ function object(ctx: CommandContext, argv: Buffer[]): void {
   }
 }
 
-/** Bytes one key costs: its arena chunk plus its index bucket(s). */
+/** Bytes one key costs: its arena chunk, its index bucket(s) and a heap collection's accounted bytes. */
 export function keyUsage(ctx: CommandContext, ref: number): number {
   const ks = ctx.ks;
   const buckets = ks.expireAt(ref) !== 0 ? 2 : 1;
-  return ks.arena.chunkSize(ref) + buckets * 8;
+  const heap = ks.isHeap(ref) ? ks.heap.bytesOf(ks.heapHandle(ref)) : 0;
+  return ks.arena.chunkSize(ref) + buckets * 8 + heap;
 }
 
 function memoryStats(ctx: CommandContext): void {

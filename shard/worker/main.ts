@@ -39,6 +39,7 @@ tcp.listen(init.self.port, init.self.host, () => {
 // release (at most 4096 chunks moved), peak-memory tracking.
 const tick = setInterval(() => {
   server.activeExpire.cycle();
+  server.blocking.expire(Date.now());
   server.evictor.tick();
   server.ks.index.resizeStep(4096);
   server.ks.volatile.resizeStep(4096);

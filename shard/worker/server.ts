@@ -7,10 +7,11 @@ import type { Socket } from 'node:net';
 import { Keyspace } from '../keyspace.js';
 import { Evictor, type EvictionPolicy } from '../evict.js';
 import { ActiveExpire } from '../expire.js';
+import { BlockingRegistry } from '../blocking.js';
 import { CMD_DENYOOM } from '../../shared/commands/spec.js';
 import { BLOCK_SIZE } from '../arena/layout.js';
 import { COMMANDS, INTERNAL_COMMANDS } from '../../shared/commands/table.js';
-import { arityOk, type CommandSpec } from '../../shared/commands/spec.js';
+import { arityOk, keyIndexes, type CommandSpec } from '../../shared/commands/spec.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { keySlot } from '../../shared/cluster/slot.js';
 import { slotOwners, type WorkerEndpoint } from '../../shared/cluster/topology.js';
@@ -24,6 +25,13 @@ import { keyCommands } from '../commands/keys.js';
 import { serverCommands } from '../commands/server.js';
 import { clusterCommands } from '../commands/cluster.js';
 import { objectCommands } from '../commands/object.js';
+import { listCommands } from '../commands/lists.js';
+import { hashCommands } from '../commands/hashes.js';
+import { setCommands } from '../commands/sets.js';
+import { zsetCommands } from '../commands/zsets.js';
+import { bitmapCommands } from '../commands/bitmaps.js';
+import { hyperLogLogCommands } from '../commands/hyperloglog.js';
+import { bloomCommands } from '../commands/bloom.js';
 
 /**
  * Arena pages allowed per byte of maxmemory (plus one block, the arena's unit of
@@ -52,6 +60,7 @@ export interface WorkerInit {
 /** Every handler of every family, by command name. */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands, ...objectCommands,
+  ...listCommands, ...hashCommands, ...setCommands, ...zsetCommands, ...bitmapCommands, ...hyperLogLogCommands, ...bloomCommands,
 };
 
 export class WorkerServer implements ConnectionHost {
@@ -59,6 +68,7 @@ export class WorkerServer implements ConnectionHost {
   readonly ks: Keyspace;
   readonly evictor: Evictor;
   readonly activeExpire: ActiveExpire;
+  readonly blocking = new BlockingRegistry();
   readonly self: WorkerEndpoint;
   topology: WorkerEndpoint[];
   epoch: number;
@@ -163,7 +173,7 @@ export class WorkerServer implements ConnectionHost {
       out.error(WireErrors.wrongArity(spec.name));
       return;
     }
-    if (spec.firstKey > 0 && argv.length > spec.firstKey && !this.checkKeysOrReply(ctx, spec, argv)) {
+    if (((spec.firstKey > 0 && argv.length > spec.firstKey) || spec.numkeysAt !== undefined) && !this.checkKeysOrReply(ctx, spec, argv)) {
       entry.rejected++;
       return;
     }
@@ -178,6 +188,7 @@ export class WorkerServer implements ConnectionHost {
     this.stats.commands++;
     ctx.client.lastCommand = spec.name;
     entry.handler(ctx, argv);
+    if (this.blocking.pending) this.blocking.serveReady();
   }
 
   /** For commands whose key is not at a table position (OBJECT, MEMORY USAGE): MOVED unless owned. */
@@ -197,12 +208,15 @@ export class WorkerServer implements ConnectionHost {
    */
   private checkKeysOrReply(ctx: CommandContext, spec: CommandSpec, argv: Buffer[]): boolean {
     const argc = argv.length;
-    const last = spec.lastKey < 0 ? argc + spec.lastKey : Math.min(spec.lastKey, argc - 1);
     const framed = (ctx.client.flags & kFramed) !== 0;
     let firstSlot = -1;
     let foreign = -1;
-    for (let i = spec.firstKey; i <= last; i += spec.keyStep) {
-      const slot = keySlot(argv[i]!);
+    // numkeys commands list their keys explicitly; others walk first..last by step.
+    const indexes = spec.numkeysAt === undefined ? null : keyIndexes(spec, argv);
+    const end = indexes ? indexes.length - 1 : spec.lastKey < 0 ? argc + spec.lastKey : Math.min(spec.lastKey, argc - 1);
+    const step = indexes ? 1 : spec.keyStep;
+    for (let i = indexes ? 0 : spec.firstKey; i <= end; i += step) {
+      const slot = keySlot(argv[indexes ? indexes[i]! : i]!);
       if (firstSlot === -1) firstSlot = slot;
       else if (slot !== firstSlot && !framed) {
         ctx.out.error(WireErrors.crossSlot);

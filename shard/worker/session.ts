@@ -9,11 +9,13 @@ import { RespDecoder } from '../../shared/resp/decoder.js';
 import { ReplyWriter } from '../../shared/resp/reply-writer.js';
 import { ProtocolError } from '../../shared/errors.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
-import { ClientState, kClosing, kFramed } from '../../shared/connection/client-state.js';
+import { ClientState, kBlocked, kClosing, kFramed } from '../../shared/connection/client-state.js';
 import { FrameReader, FrameKind, FLAG_RESP3, FRAME_MAGIC, FRAME_HEADER, writeFrameHeader } from '../../shared/frame/codec.js';
 import type { CommandContext } from '../commands/context.js';
 import type { WorkerServer } from './server.js';
 import type { Logger } from '../../shared/log.js';
+
+const EMPTY = Buffer.alloc(0);
 
 export class WorkerSession {
   readonly #socket: Socket;
@@ -30,13 +32,16 @@ export class WorkerSession {
     this.#log = log;
     const client = new ClientState(`${socket.remoteAddress}:${socket.remotePort}`, `${socket.localAddress}:${socket.localPort}`);
     this.#decoder = new RespDecoder({ maxBulkLen: server.config.protoMaxBulkLen });
-    this.#ctx = { ks: server.ks, out: new ReplyWriter(), client, server };
+    this.#ctx = { ks: server.ks, out: new ReplyWriter(), client, server, resume: () => this.resume() };
     server.sessions.set(socket, client);
     server.stats.connections++;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => server.sessions.delete(socket));
+    socket.on('close', () => {
+      server.sessions.delete(socket);
+      server.blocking.cancel(client);
+    });
   }
 
   private onData(chunk: Buffer): void {
@@ -69,16 +74,33 @@ export class WorkerSession {
     this.flush();
   }
 
+  /** Runs every complete command buffered, unless (or until) one blocks the connection. */
   private runResp(chunk: Buffer): void {
     const decoder = this.#decoder;
     const ctx = this.#ctx;
     decoder.feed(chunk);
     let argv: Buffer[] | null;
-    while ((argv = decoder.next()) !== null) {
+    while (!(ctx.client.flags & (kBlocked | kClosing)) && (argv = decoder.next()) !== null) {
       this.#server.execute(ctx, argv);
-      if (ctx.client.flags & kClosing) break;
     }
     ctx.client.lastInteraction = this.#server.ks.now;
+  }
+
+  /** The blocked command replied (served or timed out): send it, then run what arrived meanwhile. */
+  private resume(): void {
+    if (this.#socket.destroyed) return;
+    // Deferred: the reply may have been written while another connection's command runs.
+    queueMicrotask(() => {
+      if (this.#socket.destroyed || this.#ctx.client.flags & kBlocked) return;
+      try {
+        this.runResp(EMPTY);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        this.#ctx.out.error(WireErrors.protocol(err.message));
+        this.#ctx.client.flags |= kClosing;
+      }
+      this.flush();
+    });
   }
 
   /** Each BATCH frame's commands run in order; their replies go back as one REPLIES frame. */

@@ -18,6 +18,7 @@ export const CMD_LOADING = 1 << 6;    // allowed while loading
 export const CMD_STALE = 1 << 7;      // allowed on a stale replica
 export const CMD_NOAUTH = 1 << 8;     // allowed before AUTH (Redis "no_auth")
 export const CMD_ALLOW_BUSY = 1 << 9;
+export const CMD_BLOCKING = 1 << 10;  // may block the client (BLPOP ...): the proxy gives it its own upstream connection
 
 /** Flag names as COMMAND INFO prints them, in bit order. */
 export const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
@@ -31,6 +32,7 @@ export const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [CMD_FAST, 'fast'],
   [CMD_NOAUTH, 'no_auth'],
   [CMD_ALLOW_BUSY, 'allow_busy'],
+  [CMD_BLOCKING, 'blocking'],
 ];
 
 /**
@@ -41,10 +43,16 @@ export const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
  * - `all`:   sent to every worker, replies joined (KEYS, DBSIZE, FLUSHALL, ...)
  * - `local`: answered by the proxy itself (PING, HELLO, CLIENT, COMMAND, ...)
  * - `special`: routed by a command-specific function in the proxy (SCAN, RENAME, COPY, ...)
+ * - `gather`: like `key` when every key is on one worker; otherwise the proxy copies
+ *            the keys owned elsewhere to the first key's worker under temporary
+ *            names, runs the command there and drops the copies (SINTER, ZUNIONSTORE,
+ *            BITOP, PFCOUNT ...: commands that read many keys and write at most the first)
  */
-export type Route = 'key' | 'split' | 'all' | 'local' | 'special';
+export type Route = 'key' | 'split' | 'all' | 'local' | 'special' | 'gather';
 
-export type CommandGroup = 'string' | 'generic' | 'server' | 'connection' | 'cluster';
+export type CommandGroup =
+  | 'string' | 'generic' | 'server' | 'connection' | 'cluster'
+  | 'list' | 'hash' | 'set' | 'sorted-set' | 'bitmap' | 'hyperloglog' | 'bloom';
 
 export interface CommandSpec {
   /** Lower-case command name. */
@@ -55,6 +63,11 @@ export interface CommandSpec {
   readonly firstKey: number;
   readonly lastKey: number;
   readonly keyStep: number;
+  /**
+   * Commands with a `numkeys` argument (ZUNIONSTORE, SINTERCARD, LMPOP, BLMPOP ...):
+   * argv index of numkeys; that many keys follow it, besides any first..last keys.
+   */
+  readonly numkeysAt?: number;
   readonly group: CommandGroup;
   readonly route: Route;
   /** ACL categories without the leading '@', as COMMAND INFO lists them. */
@@ -72,11 +85,28 @@ export function arityOk(spec: CommandSpec, argc: number): boolean {
   return spec.arity >= 0 ? argc === spec.arity : argc >= -spec.arity;
 }
 
-/** Indexes in argv of the keys of a command (empty for keyless commands). */
-export function keyIndexes(spec: CommandSpec, argc: number): number[] {
+/**
+ * Indexes in argv of the keys of a command (empty for keyless commands). A bad or
+ * out-of-range numkeys yields only the keys that are present; the handler reports
+ * the error.
+ */
+export function keyIndexes(spec: CommandSpec, argv: ReadonlyArray<Uint8Array>): number[] {
   const out: number[] = [];
-  if (spec.firstKey <= 0) return out;
-  const last = spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey;
-  for (let i = spec.firstKey; i <= last && i < argc; i += spec.keyStep) out.push(i);
+  const argc = argv.length;
+  if (spec.firstKey > 0) {
+    const last = spec.lastKey < 0 ? argc + spec.lastKey : spec.lastKey;
+    for (let i = spec.firstKey; i <= last && i < argc; i += spec.keyStep) out.push(i);
+  }
+  if (spec.numkeysAt !== undefined && spec.numkeysAt < argc) {
+    const n = Number(Buffer.from(argv[spec.numkeysAt]!).toString('latin1'));
+    if (Number.isSafeInteger(n) && n > 0) {
+      for (let i = spec.numkeysAt + 1; i <= spec.numkeysAt + n && i < argc; i++) out.push(i);
+    }
+  }
   return out;
+}
+
+/** True when the command names keys (table positions or numkeys). */
+export function hasKeys(spec: CommandSpec): boolean {
+  return spec.firstKey > 0 || spec.numkeysAt !== undefined;
 }

@@ -4,27 +4,15 @@
  * one handler in the family file under shard/commands/ (a test checks that every
  * row has a handler).
  */
-import {
-  type CommandSpec, type CommandGroup, type Route,
-  CMD_WRITE as W, CMD_READONLY as R, CMD_DENYOOM as M, CMD_ADMIN as A, CMD_FAST as F,
-  CMD_NOSCRIPT as NS, CMD_LOADING as L, CMD_STALE as S, CMD_NOAUTH as NA,
-} from './spec.js';
-
-function row(
-  name: string, arity: number, flags: number, keys: [number, number, number],
-  group: CommandGroup, route: Route, acl: string, since: string, summary: string,
-  subcommands?: string[],
-): CommandSpec {
-  const spec: CommandSpec = {
-    name, arity, flags, firstKey: keys[0], lastKey: keys[1], keyStep: keys[2],
-    group, route, acl: acl.split(' ').filter(Boolean), since, summary,
-  };
-  return subcommands ? { ...spec, subcommands } : spec;
-}
-
-const NOKEYS: [number, number, number] = [0, 0, 0];
-const KEY1: [number, number, number] = [1, 1, 1];
-const KEYS_ALL: [number, number, number] = [1, -1, 1];
+import { CMD_WRITE as W, CMD_READONLY as R, CMD_DENYOOM as M, CMD_ADMIN as A, CMD_FAST as F, CMD_NOSCRIPT as NS, CMD_LOADING as L, CMD_STALE as S, CMD_NOAUTH as NA, type CommandSpec } from './spec.js';
+import { row, NOKEYS, KEY1, KEYS_ALL } from './row.js';
+import { LIST_ROWS } from './rows/lists.js';
+import { HASH_ROWS } from './rows/hashes.js';
+import { SET_ROWS } from './rows/sets.js';
+import { ZSET_ROWS } from './rows/zsets.js';
+import { BITMAP_ROWS } from './rows/bitmaps.js';
+import { HYPERLOGLOG_ROWS } from './rows/hyperloglog.js';
+import { BLOOM_ROWS } from './rows/bloom.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   // strings
@@ -101,6 +89,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     ['usage', 'stats', 'doctor', 'malloc-stats', 'purge', 'help']),
   row('cluster', -2, S, NOKEYS, 'cluster', 'local', 'slow', '3.0.0', 'A container for Redis Cluster commands.',
     ['slots', 'shards', 'nodes', 'keyslot', 'myid', 'info', 'help']),
+
+  ...LIST_ROWS, ...HASH_ROWS, ...SET_ROWS, ...ZSET_ROWS, ...BITMAP_ROWS, ...HYPERLOGLOG_ROWS, ...BLOOM_ROWS,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));

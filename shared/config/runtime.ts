@@ -4,7 +4,7 @@
  * client compatibility but does not act on yet (`save`, `appendonly`) are stored and
  * reported honestly as what was set.
  */
-import type { ShoalConfig } from './schema.js';
+import type { ShoalConfig, EncodingLimitKey } from './schema.js';
 import { parseBytes, EVICTION_POLICY_NAMES } from './schema.js';
 import type { ReplyWriter } from '../resp/reply-writer.js';
 import { globMatch } from '../glob.js';
@@ -12,6 +12,8 @@ import { globMatch } from '../glob.js';
 
 interface Param {
   name: string;
+  /** Redis's older name for the parameter (CONFIG SET accepts it, GET matches it). */
+  alias?: string;
   get(rc: RuntimeConfig): string;
   /** Returns an error detail (Redis's text after ` - `), or undefined when applied. */
   set?(rc: RuntimeConfig, v: string): string | undefined;
@@ -31,9 +33,10 @@ function bytesParam(name: string, key: 'maxmemory' | 'protoMaxBulkLen', min: num
   };
 }
 
-function intParam(name: string, key: 'maxmemorySamples' | 'lfuLogFactor' | 'lfuDecayTime', min: number, max: number): Param {
+function intParam(name: string, key: 'maxmemorySamples' | 'lfuLogFactor' | 'lfuDecayTime' | EncodingLimitKey, min: number, max: number, alias?: string): Param {
   return {
     name,
+    ...(alias ? { alias } : {}),
     get: (rc) => String(rc.config[key]),
     set: (rc, v) => {
       if (!/^-?\d+$/.test(v)) return "argument couldn't be parsed into an integer";
@@ -100,6 +103,12 @@ const PARAMS: readonly Param[] = [
   intParam('maxmemory-samples', 'maxmemorySamples', 1, 2147483647),
   intParam('lfu-log-factor', 'lfuLogFactor', 0, 2147483647),
   intParam('lfu-decay-time', 'lfuDecayTime', 0, 2147483647),
+  intParam('list-max-listpack-size', 'listMaxListpackSize', -5, 2147483647, 'list-max-ziplist-size'),
+  intParam('hash-max-listpack-entries', 'hashMaxListpackEntries', 0, 2147483647, 'hash-max-ziplist-entries'),
+  intParam('hash-max-listpack-value', 'hashMaxListpackValue', 0, 2147483647, 'hash-max-ziplist-value'),
+  intParam('set-max-intset-entries', 'setMaxIntsetEntries', 0, 2147483647),
+  intParam('zset-max-listpack-entries', 'zsetMaxListpackEntries', 0, 2147483647, 'zset-max-ziplist-entries'),
+  intParam('zset-max-listpack-value', 'zsetMaxListpackValue', 0, 2147483647, 'zset-max-ziplist-value'),
   saveParam,
   appendonlyParam,
   stored('appendfsync', 'everysec', ['always', 'everysec', 'no']),
@@ -136,7 +145,7 @@ export class RuntimeConfig {
     const pending: Array<[Param, string]> = [];
     for (let i = 0; i < args.length; i += 2) {
       const name = args[i]!.toString().toLowerCase();
-      const p = PARAMS.find((x) => x.name === name);
+      const p = PARAMS.find((x) => x.name === name || x.alias === name);
       if (!p || !p.set) return out.error(`ERR Unknown option or number of arguments for CONFIG SET - '${args[i]!.toString()}'`);
       if (pending.some(([q]) => q === p)) return out.error(`ERR CONFIG SET failed (possibly related to argument '${name}') - duplicate parameter`);
       pending.push([p, args[i + 1]!.toString()]);

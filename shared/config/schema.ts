@@ -20,7 +20,18 @@ export interface ShoalConfig {
   maxmemorySamples: number;
   lfuLogFactor: number;
   lfuDecayTime: number;
+  listMaxListpackSize: number;
+  hashMaxListpackEntries: number;
+  hashMaxListpackValue: number;
+  setMaxIntsetEntries: number;
+  zsetMaxListpackEntries: number;
+  zsetMaxListpackValue: number;
 }
+
+/** The config keys that bound packed (listpack/intset) encodings of collections. */
+export type EncodingLimitKey =
+  | 'listMaxListpackSize' | 'hashMaxListpackEntries' | 'hashMaxListpackValue'
+  | 'setMaxIntsetEntries' | 'zsetMaxListpackEntries' | 'zsetMaxListpackValue';
 
 /** In Redis's order (the order its CONFIG SET error lists them). */
 export const EVICTION_POLICY_NAMES = ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'] as const;
@@ -57,6 +68,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'maxmemoryPolicy', kind: { type: 'enum', values: EVICTION_POLICY_NAMES }, default: 'noeviction', env: 'SHOAL_MAXMEMORY_POLICY', flag: 'maxmemory-policy', help: 'what to evict at maxmemory (Redis policies)' },
   { key: 'maxmemorySamples', kind: { type: 'int', min: 1, max: 2147483647 }, default: 5, env: 'SHOAL_MAXMEMORY_SAMPLES', flag: 'maxmemory-samples', help: 'keys sampled per eviction (more = closer to true LRU/LFU)' },
   { key: 'lfuLogFactor', kind: { type: 'int', min: 0, max: 2147483647 }, default: 10, env: 'SHOAL_LFU_LOG_FACTOR', flag: 'lfu-log-factor', help: 'LFU counter logarithm factor' },
+  { key: 'listMaxListpackSize', kind: { type: 'int', min: -5, max: 2147483647 }, default: -2, env: 'SHOAL_LIST_MAX_LISTPACK_SIZE', flag: 'list-max-listpack-size', help: 'packed list limit: >0 entries, -1..-5 = 4/8/16/32/64 KiB (Redis)' },
+  { key: 'hashMaxListpackEntries', kind: { type: 'int', min: 0, max: 2147483647 }, default: 128, env: 'SHOAL_HASH_MAX_LISTPACK_ENTRIES', flag: 'hash-max-listpack-entries', help: 'hashes with more fields use a hash table' },
+  { key: 'hashMaxListpackValue', kind: { type: 'int', min: 0, max: 2147483647 }, default: 64, env: 'SHOAL_HASH_MAX_LISTPACK_VALUE', flag: 'hash-max-listpack-value', help: 'hashes with a longer field or value use a hash table' },
+  { key: 'setMaxIntsetEntries', kind: { type: 'int', min: 0, max: 2147483647 }, default: 512, env: 'SHOAL_SET_MAX_INTSET_ENTRIES', flag: 'set-max-intset-entries', help: 'integer-only sets up to this size stay packed (intset)' },
+  { key: 'zsetMaxListpackEntries', kind: { type: 'int', min: 0, max: 2147483647 }, default: 128, env: 'SHOAL_ZSET_MAX_LISTPACK_ENTRIES', flag: 'zset-max-listpack-entries', help: 'sorted sets with more members use a skip list' },
+  { key: 'zsetMaxListpackValue', kind: { type: 'int', min: 0, max: 2147483647 }, default: 64, env: 'SHOAL_ZSET_MAX_LISTPACK_VALUE', flag: 'zset-max-listpack-value', help: 'sorted sets with a longer member use a skip list' },
   { key: 'lfuDecayTime', kind: { type: 'int', min: 0, max: 2147483647 }, default: 1, env: 'SHOAL_LFU_DECAY_TIME', flag: 'lfu-decay-time', help: 'minutes per LFU counter decay step' },
 ];
 

@@ -7,6 +7,7 @@
 export const kReadonly = 1 << 0;   // READONLY issued (cluster replica reads)
 export const kClosing = 1 << 1;    // QUIT or protocol error: close after the reply
 export const kFramed = 1 << 2;     // an internal proxy link speaking frames
+export const kBlocked = 1 << 3;    // waiting in a blocking command (BLPOP ...); later commands wait
 
 let nextId = 1;
 
@@ -34,7 +35,7 @@ export class ClientState {
   infoLine(now = Date.now()): string {
     const age = Math.floor((now - this.createdAt) / 1000);
     const idle = Math.floor((now - this.lastInteraction) / 1000);
-    const flags = this.flags & kReadonly ? 'r' : 'N';
+    const flags = this.flags & kBlocked ? 'b' : this.flags & kReadonly ? 'r' : 'N';
     return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=-1 name=${this.name} age=${age} idle=${idle} flags=${flags} db=${this.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${this.lastCommand} user=default redir=-1 resp=${this.proto} lib-name=${this.libName} lib-ver=${this.libVer}\n`;
   }
 

@@ -168,6 +168,7 @@ function commandInfo(out: ReplyWriter, spec: CommandSpec): void {
   out.bulk(spec.name);
   out.integer(spec.arity);
   const flags = FLAG_NAMES.filter(([bit]) => spec.flags & bit).map(([, name]) => name);
+  if (spec.numkeysAt !== undefined) flags.push('movablekeys');
   out.setHeader(flags.length);
   for (const f of flags) out.simple(f);
   out.integer(spec.firstKey);
@@ -226,7 +227,7 @@ function command(out: ReplyWriter, _c: ClientState, argv: Buffer[]): void {
       if (!spec) return out.error('ERR Invalid command specified');
       const args = argv.slice(2);
       if (!arityOk(spec, args.length)) return out.error('ERR Invalid number of arguments specified for command');
-      const idx = keyIndexes(spec, args.length);
+      const idx = keyIndexes(spec, args);
       if (idx.length === 0) return out.error('ERR The command has no key arguments');
       out.arrayHeader(idx.length);
       for (const i of idx) out.bulk(args[i]!);

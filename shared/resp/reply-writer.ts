@@ -99,6 +99,15 @@ export class ReplyWriter {
     this.bulkFrom(value, 0, value.length);
   }
 
+  /** A bulk string from a latin1 string (one char per byte: collection members, fields, values). */
+  bulkLatin1(value: string): void {
+    const len = value.length;
+    this.bulkHeader(len);
+    this.ensure(len + 2);
+    this.pos += this.buf.write(value, this.pos, len, 'latin1');
+    this.crlf();
+  }
+
   /** A bulk string copied from src[start, end), e.g. a value inside an arena page. */
   bulkFrom(src: Uint8Array, start: number, end: number): void {
     const len = end - start;

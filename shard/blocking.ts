@@ -1,0 +1,145 @@
+/**
+ * BlockingRegistry: the clients of one worker waiting in BLPOP, BRPOP, BLMOVE,
+ * BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP.
+ *
+ * As Redis: a command that finds nothing to pop registers a BlockedRequest on its
+ * keys and the connection stops running commands (its later commands stay buffered).
+ * A write that creates a list or sorted set signals the key (shard/types/collection.ts);
+ * after the current command the worker calls serveReady(), which offers the key to
+ * its waiters in the order they blocked (FIFO), each one popping and replying, until
+ * the key runs dry. Serving may create other keys (BLMOVE's destination), which are
+ * signalled and served in the same call. Timeouts are checked by the worker tick
+ * (10 ms resolution); a disconnect cancels the request.
+ *
+ * Only direct RESP connections block. On a proxy link a blocking command that
+ * finds nothing replies as if it timed out at once (Redis does the same inside
+ * MULTI); the proxy sends blocking commands on a connection of their own.
+ */
+import type { ClientState } from '../shared/connection/client-state.js';
+import { kBlocked, kFramed } from '../shared/connection/client-state.js';
+import type { CommandContext } from './commands/context.js';
+
+export interface BlockedRequest {
+  ctx: CommandContext;
+  keys: Buffer[];
+  /** Unix ms after which the request times out; 0 = never. */
+  deadline: number;
+  /** Tries to serve now: pops, writes the reply and returns true; false keeps waiting. */
+  serve(): boolean;
+  /** Writes the timeout reply (a null array). */
+  timedOut(): void;
+}
+
+export class BlockingRegistry {
+  /** key (latin1) → requests waiting on it, oldest first. */
+  readonly #byKey = new Map<string, BlockedRequest[]>();
+  readonly #byClient = new Map<ClientState, BlockedRequest>();
+  #ready: Buffer[] = [];
+  #serving = false;
+
+  get blockedClients(): number {
+    return this.#byClient.size;
+  }
+
+  /** True when the connection may wait (a direct client), false on a proxy link. */
+  canBlock(ctx: CommandContext): boolean {
+    return (ctx.client.flags & kFramed) === 0;
+  }
+
+  block(req: BlockedRequest): void {
+    for (const key of req.keys) {
+      const k = key.toString('latin1', 0, key.length);
+      const q = this.#byKey.get(k);
+      if (q === undefined) this.#byKey.set(k, [req]);
+      else if (!q.includes(req)) q.push(req);
+    }
+    this.#byClient.set(req.ctx.client, req);
+    req.ctx.client.flags |= kBlocked;
+  }
+
+  /** A key was created as a list or sorted set: its waiters may be served. */
+  signal(key: Buffer): void {
+    if (this.#byKey.size !== 0 && this.#byKey.has(key.toString('latin1', 0, key.length))) this.#ready.push(key);
+  }
+
+  get pending(): boolean {
+    return this.#ready.length !== 0;
+  }
+
+  /** Serves the waiters of every signalled key, oldest first, while they can pop. */
+  serveReady(): void {
+    if (this.#serving) return;
+    this.#serving = true;
+    try {
+      while (this.#ready.length !== 0) {
+        const key = this.#ready.shift()!;
+        const q = this.#byKey.get(key.toString('latin1', 0, key.length));
+        if (q === undefined) continue;
+        for (const req of [...q]) {
+          if (req.serve()) this.#unblock(req);
+        }
+      }
+    } finally {
+      this.#serving = false;
+    }
+  }
+
+  /** Times out the requests whose deadline passed (worker tick). */
+  expire(now: number): void {
+    if (this.#byClient.size === 0) return;
+    for (const req of [...this.#byClient.values()]) {
+      if (req.deadline !== 0 && req.deadline <= now) {
+        req.timedOut();
+        this.#unblock(req);
+      }
+    }
+  }
+
+  /** The connection closed: forget its request without replying. */
+  cancel(client: ClientState): void {
+    const req = this.#byClient.get(client);
+    if (req !== undefined) this.#remove(req);
+  }
+
+  #unblock(req: BlockedRequest): void {
+    this.#remove(req);
+    req.ctx.resume();
+  }
+
+  #remove(req: BlockedRequest): void {
+    for (const key of req.keys) {
+      const k = key.toString('latin1', 0, key.length);
+      const q = this.#byKey.get(k);
+      if (q === undefined) continue;
+      const i = q.indexOf(req);
+      if (i >= 0) q.splice(i, 1);
+      if (q.length === 0) this.#byKey.delete(k);
+    }
+    this.#byClient.delete(req.ctx.client);
+    req.ctx.client.flags &= ~kBlocked;
+  }
+}
+
+/**
+ * A blocking command's timeout argument (seconds, fractions allowed) as a deadline
+ * in unix ms (0 = wait forever), or undefined after replying Redis's error.
+ */
+export function deadlineOrReply(ctx: CommandContext, arg: Buffer): number | undefined {
+  const text = arg.toString('latin1', 0, arg.length);
+  const secs = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(secs)) {
+    ctx.out.error('ERR timeout is not a float or out of range');
+    return undefined;
+  }
+  if (secs < 0) {
+    ctx.out.error('ERR timeout is negative');
+    return undefined;
+  }
+  if (secs === 0) return 0;
+  const ms = secs * 1000;
+  if (ms > 8.64e15) {
+    ctx.out.error('ERR timeout is out of range');
+    return undefined;
+  }
+  return ctx.ks.now + Math.max(1, Math.round(ms));
+}

@@ -1,0 +1,7 @@
+/**
+ * bitmaps commands.
+ */
+import type { HandlerTable } from './context.js';
+
+export const bitmapCommands: HandlerTable = {
+};

@@ -1,0 +1,7 @@
+/**
+ * bloom commands.
+ */
+import type { HandlerTable } from './context.js';
+
+export const bloomCommands: HandlerTable = {
+};

@@ -1,0 +1,7 @@
+/**
+ * hashes commands.
+ */
+import type { HandlerTable } from './context.js';
+
+export const hashCommands: HandlerTable = {
+};

@@ -1,0 +1,7 @@
+/**
+ * hyperloglog commands.
+ */
+import type { HandlerTable } from './context.js';
+
+export const hyperLogLogCommands: HandlerTable = {
+};

@@ -1,0 +1,7 @@
+/**
+ * lists commands.
+ */
+import type { HandlerTable } from './context.js';
+
+export const listCommands: HandlerTable = {
+};

@@ -1,0 +1,7 @@
+/**
+ * sets commands.
+ */
+import type { HandlerTable } from './context.js';
+
+export const setCommands: HandlerTable = {
+};

@@ -1,0 +1,7 @@
+/**
+ * zsets commands.
+ */
+import type { HandlerTable } from './context.js';
+
+export const zsetCommands: HandlerTable = {
+};
