@@ -4,6 +4,8 @@
 // from the previous file):
 //   micro       below, 1.
 //   throughput  below, 2. (redis-benchmark, Shoal vs redis-server side by side)
+//   datatypes   below, 2. with redis-benchmark's collection tests at -P 16
+//   typememory  macro/type-memory.ts  RSS growth of a 1M zset, a 1M hash, 100k small hashes
 //   memory      macro/memory.ts    bytes/key by RSS, 1M keys x 16 B and 100 B
 //   churn       macro/churn.ts     RSS and fragmentation under eviction, 256mb
 //   hitratio    macro/hitratio.ts  Zipf trace hit ratio, allkeys-lru / allkeys-lfu
@@ -39,6 +41,7 @@ import { runMemory } from './macro/memory.js';
 import { runChurn } from './macro/churn.js';
 import { runHitratio } from './macro/hitratio.js';
 import { runCost } from './macro/cost.js';
+import { runTypeMemory } from './macro/type-memory.js';
 
 const HELP = `usage: npm run bench   (= npm run build && node dist/loadtest/bench.js [--help])
 
@@ -46,7 +49,7 @@ Runs the selected scenarios, Shoal against private redis-servers started here,
 and writes loadtest/RESULTS.md (see loadtest/README.md).
 
 Environment:
-  SCENARIOS=micro,throughput,memory,churn,hitratio,cost   which scenarios (default all)
+  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost   which scenarios (default all)
   throughput (redis-benchmark SET/GET, -P 1 and 16, Shoal vs redis):
   TARGETS=shard,proxy  which Shoal targets to measure (shard = shoal-shard --workers 1,
                        proxy = shoal.js embedded cluster); TARGETS= (empty) skips the pass
@@ -60,6 +63,9 @@ Environment:
   READY_TIMEOUT=30     seconds a server gets to answer PING and a SET
   RUN_TIMEOUT=120      hard cap per redis-benchmark run (s)
   MICRO_TIMEOUT=120    hard cap per micro bench file (s)
+  datatypes (redis-benchmark on collections, Shoal vs redis; uses TARGETS, ROUNDS, DURATION, CLIENTS):
+            DATATYPE_TESTS=lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100 DATATYPE_PIPELINE=16
+  typememory: TYPEMEM_DATASETS=zset-1m,hash-1m,hashes-100k TYPEMEM_TARGETS=redis,cluster TYPEMEM_SCALE=1
   memory:   MEMORY_KEYS=1000000 MEMORY_SIZES=16,100 MEMORY_TARGETS=redis,shard,cluster
             SETTLE_MS=2000
   churn:    CHURN_SETS=5000000 CHURN_BIG_SETS=2000000 CHURN_KEYSPACE=10000000
@@ -96,15 +102,21 @@ const KNOBS = ['SCENARIOS', 'ROUNDS', 'DURATION', 'TARGETS', 'SKIP_MICRO', 'CLIE
   'MEMORY_KEYS', 'MEMORY_SIZES', 'MEMORY_TARGETS', 'SETTLE_MS',
   'CHURN_SETS', 'CHURN_BIG_SETS', 'CHURN_KEYSPACE', 'CHURN_MAXMEMORY', 'CHURN_WINDOW', 'SAMPLE_MS',
   'HIT_REQUESTS', 'HIT_KEYS', 'HIT_SKEW', 'HIT_CAPACITY', 'HIT_CALIBRATE', 'HIT_WINDOW', 'HIT_POLICIES', 'HIT_SEED',
-  'COST_MAXMEMORY', 'COST_TESTS', 'COST_PIPELINE', 'COST_KEYSPACE', 'COST_TTL_PCT', 'COST_REDIS'];
+  'COST_MAXMEMORY', 'COST_TESTS', 'COST_PIPELINE', 'COST_KEYSPACE', 'COST_TTL_PCT', 'COST_REDIS',
+  'DATATYPE_TESTS', 'DATATYPE_PIPELINE', 'TYPEMEM_SCALE', 'TYPEMEM_DATASETS', 'TYPEMEM_TARGETS'];
 /** Every scenario, in the order they run and appear in RESULTS.md. */
-const ALL_SCENARIOS = ['micro', 'throughput', 'memory', 'churn', 'hitratio', 'cost'];
+const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost'];
+/** redis-benchmark tests of the datatypes scenario (collections), at DATATYPE_PIPELINE. */
+const DATATYPE_TESTS = envList('DATATYPE_TESTS', 'lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100').map((t) => t.toLowerCase());
+const DATATYPE_PIPELINE = envNum('DATATYPE_PIPELINE', 16);
 
 /** Goals from the issue: minimum shoal/redis rps ratio per target and pipeline depth. */
 const GOALS: Record<string, Record<number, number>> = {
   'shard-direct': { 1: 0.8, 16: 0.5 },
   proxy: { 1: 0.5, 16: 0.3 },
 };
+/** Goals of the datatypes scenario (issue 4): per test, -P 16. */
+const DATATYPE_GOALS: Record<string, number> = { 'shard-direct': 0.5, proxy: 0.3 };
 
 // ---------------------------------------------------------------- prefill / verify
 
@@ -381,6 +393,28 @@ ${mdTable(['target', 'pipeline', 'goal', 'worst ratio (SET, GET)', 'verdict'],
   return { scenario: 'throughput', text, markdown };
 }
 
+function datatypesSection(sums: Summary[]): Section {
+  const verdicts = sums.map((x) => {
+    const min = DATATYPE_GOALS[x.row.target];
+    return min === undefined ? 'no goal' : x.ratio >= min ? 'met' : 'not met';
+  });
+  const rows = tableRows(sums).map((r, i) => [...r, verdicts[i]!]);
+  const head = [...HEAD, 'goal'];
+  const goalLine = Object.entries(DATATYPE_GOALS).map(([t, m]) => `${t} >= ${m}x`).join(', ');
+  const text = !sums.length ? '' : [textTable(head, rows), ...(disturbedWarning(sums) ? [`WARNING: ${disturbedWarning(sums)}`] : []),
+    `goals (each test, -P ${DATATYPE_PIPELINE}): ${goalLine}; met ${verdicts.filter((v) => v === 'met').length}/${verdicts.length}`].join('\n');
+  const markdown = `## Collections throughput (requests/s, medians)
+
+Method: as the throughput scenario (same targets, calibration, ${ROUNDS} interleaved counter-balanced rounds, quiet
+gate, medians), with \`redis-benchmark -t TEST -r ${KEYSPACE} -c ${CLIENTS} -P ${DATATYPE_PIPELINE}\` for each of
+${DATATYPE_TESTS.join(', ')} (redis-benchmark's keys: mylist, myset, myhash, myzset; one key each, so one worker
+serves each test). Goals from the issue: ${goalLine} Redis on each test.
+${disturbedWarning(sums) ? `\n> **Warning:** ${disturbedWarning(sums)}\n` : ''}
+${sums.length ? mdTable(head, rows) : '_No runs (TARGETS was empty)._'}
+`;
+  return { scenario: 'datatypes', text, markdown };
+}
+
 function microSection(micro: Micro[]): Section {
   const lines = micro.flatMap((m) => (m.status === 'ok' ? m.lines : [...m.lines, `# ${m.file}: ${m.status}`]));
   return {
@@ -469,7 +503,7 @@ async function main(): Promise<void> {
   const selected = envList('SCENARIOS', ALL_SCENARIOS.join(',')).map((x) => x.toLowerCase());
   for (const x of selected) if (!ALL_SCENARIOS.includes(x)) die(`SCENARIOS: unknown scenario "${x}" (use ${ALL_SCENARIOS.join(', ')})`, 1);
   const want = (x: string) => selected.includes(x);
-  const specs = want('throughput') ? targetSpecs() : [];
+  const specs = want('throughput') || want('datatypes') ? targetSpecs() : [];
   if (selected.some((x) => x !== 'micro')) {
     for (const tool of ['redis-server', 'redis-benchmark']) {
       if (spawnSync(tool, ['--version']).error) die(`${tool} not found (apt-get install -y redis-server redis-tools)`, 1);
@@ -502,33 +536,36 @@ async function main(): Promise<void> {
   };
 
   if (process.env['SKIP_MICRO'] !== '1') await scenario('micro', async () => microSection(await runMicro()));
-  await scenario('throughput', async () => {
+  /** Every Shoal target against one private redis-server, for each pipeline depth and test. */
+  const measureTargets = async (tests: string[], pipelines: number[]): Promise<Summary[]> => {
     const sums: Summary[] = [];
-    if (specs.length) {
-      const redis = (await startRedis()).server;
-      for (const spec of specs) {
-        const base = await freePorts(spec.ports);
-        const dataDir = fs.mkdtempSync(path.join(WORK, `${spec.name}-data-`));
-        const target = startServer(spec.name, spec.argv(base, dataDir), base);
-        await waitReady(target);
-        log(`${spec.name}: processes ${serverPids(target).join(',')}; redis pid ${redis.pid}`);
-        await prefillAndVerify(target);
-        await prefillAndVerify(redis);
-        for (const P of PIPELINES) {
-          for (const t of TESTS) {
-            const s = summarize(await measureWorkload(target, redis, t, P));
-            sums.push(s);
-            log(`${spec.name} ${t.toUpperCase()} P=${P}: ratio ${fmt(s.ratio, 3)} (rounds ${fmt(s.pairMin, 2)}-${fmt(s.pairMax, 2)})`);
-          }
+    if (!specs.length) return sums;
+    const redis = (await startRedis()).server;
+    for (const spec of specs) {
+      const base = await freePorts(spec.ports);
+      const dataDir = fs.mkdtempSync(path.join(WORK, `${spec.name}-data-`));
+      const target = startServer(spec.name, spec.argv(base, dataDir), base);
+      await waitReady(target);
+      log(`${spec.name}: processes ${serverPids(target).join(',')}; redis pid ${redis.pid}`);
+      await prefillAndVerify(target);
+      await prefillAndVerify(redis);
+      for (const P of pipelines) {
+        for (const t of tests) {
+          const s = summarize(await measureWorkload(target, redis, t, P));
+          sums.push(s);
+          log(`${spec.name} ${t.toUpperCase()} P=${P}: ratio ${fmt(s.ratio, 3)} (rounds ${fmt(s.pairMin, 2)}-${fmt(s.pairMax, 2)})`);
         }
-        await stopServer(target);
-        log(`${spec.name} stopped`);
       }
-      await stopServer(redis);
+      await stopServer(target);
+      log(`${spec.name} stopped`);
     }
-    return throughputSection(sums);
-  });
+    await stopServer(redis);
+    return sums;
+  };
+  await scenario('throughput', async () => throughputSection(await measureTargets(TESTS, PIPELINES)));
+  await scenario('datatypes', async () => datatypesSection(await measureTargets(DATATYPE_TESTS, [DATATYPE_PIPELINE])));
   await scenario('memory', runMemory);
+  await scenario('typememory', runTypeMemory);
   await scenario('churn', runChurn);
   await scenario('hitratio', runHitratio);
   await scenario('cost', runCost);

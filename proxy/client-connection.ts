@@ -37,6 +37,8 @@ export class ProxyClient {
   #dirty = false;
   #paused = false;
   #closed = false;
+  /** Cancels the blocking command in flight (BLPOP ...); null when none. Later commands wait for it, as in Redis. */
+  #blockedCancel: (() => void) | null = null;
 
   constructor(server: ProxyServer, socket: Socket) {
     this.#server = server;
@@ -48,8 +50,14 @@ export class ProxyClient {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.#closed = true;
+      this.#blockedCancel?.();
       server.clientClosed(this);
     });
+  }
+
+  /** Waiting for a blocking command's reply. */
+  get isBlocked(): boolean {
+    return this.#blockedCancel !== null;
   }
 
   get outstanding(): number {
@@ -122,14 +130,29 @@ export class ProxyClient {
     if (this.state.flags & kClosing && this.outstanding === 0) this.socket.end();
   }
 
+  /** A blocking command was sent; commands after it wait until unblocked(). */
+  blocked(cancel: () => void): void {
+    this.#blockedCancel = cancel;
+  }
+
+  /** The blocking command replied: run what the client sent meanwhile. */
+  unblocked(): void {
+    this.#blockedCancel = null;
+    if (!this.#closed) this.runBuffered();
+  }
+
   private onData(chunk: Buffer): void {
-    const server = this.#server;
-    this.#decoder.limits.maxBulkLen = server.config.protoMaxBulkLen;
+    this.#decoder.limits.maxBulkLen = this.#server.config.protoMaxBulkLen;
     this.#decoder.feed(chunk);
     this.state.lastInteraction = Date.now();
+    this.runBuffered();
+  }
+
+  private runBuffered(): void {
+    const server = this.#server;
     try {
       let argv: Buffer[] | null;
-      while ((argv = this.#decoder.next()) !== null) {
+      while (this.#blockedCancel === null && (argv = this.#decoder.next()) !== null) {
         server.dispatch(this, argv);
         if (this.state.flags & kClosing) {
           this.socket.pause();

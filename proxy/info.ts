@@ -24,7 +24,7 @@ function proxySection(server: ProxyServer, name: string): string | null {
       `shoal_workers:${server.links.length}`,
     ].join('\r\n');
   }
-  if (name === 'clients') return ['# Clients', `connected_clients:${server.clientCount}`, 'blocked_clients:0', 'maxclients:10000'].join('\r\n');
+  if (name === 'clients') return ['# Clients', `connected_clients:${server.clientCount}`, `blocked_clients:${server.blockedClientCount}`, 'maxclients:10000'].join('\r\n');
   return null;
 }
 

@@ -24,6 +24,9 @@ import { RuntimeConfig } from '../shared/config/runtime.js';
 import type { ShoalConfig } from '../shared/config/schema.js';
 import type { Logger } from '../shared/log.js';
 import { WorkerLink } from './upstream/link.js';
+import { BlockingConnections } from './upstream/blocking-conn.js';
+import { CMD_BLOCKING } from '../shared/commands/spec.js';
+import { gatherCommand } from './gather.js';
 import { ProxyClient } from './client-connection.js';
 import { splitCommand, allWorkers } from './fanout.js';
 import { specialCommand } from './special.js';
@@ -34,12 +37,14 @@ export class ProxyServer implements ConnectionHost {
   readonly config: ShoalConfig;
   readonly runtime: RuntimeConfig;
   readonly links: WorkerLink[];
+  readonly blockingConns = new BlockingConnections();
   readonly log: Logger;
   readonly startTime = Date.now();
   readonly stats = { connections: 0, commands: 0 };
   readonly #clients = new Set<ProxyClient>();
   readonly #owners: Int16Array;
   readonly #byName = new Map<string, CommandSpec>();
+  readonly #tags = new Map<WorkerLink, string>();
   readonly #scratch = new ReplyWriter();
   #dirtyLinks: WorkerLink[] = [];
   #dirtyClients: ProxyClient[] = [];
@@ -77,6 +82,12 @@ export class ProxyServer implements ConnectionHost {
     return this.#clients.size;
   }
 
+  get blockedClientCount(): number {
+    let n = 0;
+    for (const c of this.#clients) if (c.isBlocked) n++;
+    return n;
+  }
+
   clientClosed(c: ProxyClient): void {
     this.#clients.delete(c);
   }
@@ -84,7 +95,27 @@ export class ProxyServer implements ConnectionHost {
   close(): void {
     clearInterval(this.#timeoutTimer);
     for (const l of this.links) l.close();
+    this.blockingConns.close();
     for (const c of this.#clients) c.socket.destroy();
+  }
+
+  /**
+   * A short string whose hash slot `link`'s worker owns: `{tag}name` keys land there
+   * (temporary keys of gathered commands).
+   */
+  hashTagFor(link: WorkerLink): string {
+    let tag = this.#tags.get(link);
+    if (tag === undefined) {
+      const want = this.links.indexOf(link);
+      for (let n = 0; ; n++) {
+        if (this.#owners[keySlot(Buffer.from(String(n)))] === want) {
+          tag = String(n);
+          break;
+        }
+      }
+      this.#tags.set(link, tag);
+    }
+    return tag;
   }
 
   /** The worker link owning a key. */
@@ -156,8 +187,9 @@ export class ProxyServer implements ConnectionHost {
     client.state.lastCommand = spec.name;
     switch (spec.route) {
       case 'key':
+        return spec.flags & CMD_BLOCKING ? this.routeBlocking(client, spec, argv) : this.routeByKey(client, spec, argv);
       case 'gather':
-        return this.routeByKey(client, spec, argv);
+        return gatherCommand(this, client, spec, argv);
       case 'split':
         return splitCommand(this, client, spec, argv);
       case 'all':
@@ -171,15 +203,43 @@ export class ProxyServer implements ConnectionHost {
 
   /** All keys must live on one worker (else CROSSSLOT); the command goes there as-is. */
   private routeByKey(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {
-    const first = spec.firstKey > 0 ? spec.firstKey : spec.numkeysAt! + 1;
-    if (first >= argv.length) return this.replyError(client, WireErrors.wrongArity(spec.name));
-    const link = this.linkFor(argv[first]!);
-    if (spec.lastKey !== spec.firstKey || spec.numkeysAt !== undefined) {
-      for (const i of keyIndexes(spec, argv)) {
-        if (this.linkFor(argv[i]!) !== link) return this.replyError(client, WireErrors.crossSlot);
+    const link = this.singleLinkOrReply(client, spec, argv);
+    if (link !== null) link.send(argv, client.state.proto, client.slot());
+  }
+
+  /**
+   * The one worker holding every key of the command; null after replying CROSSSLOT
+   * (keys on several workers) or a numkeys error the worker would give.
+   */
+  singleLinkOrReply(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): WorkerLink | null {
+    const keys = spec.lastKey === spec.firstKey && spec.numkeysAt === undefined ? [spec.firstKey] : keyIndexes(spec, argv);
+    // A bad numkeys leaves no key to route by: any worker replies the command's own error.
+    if (keys.length === 0) return this.links[0]!;
+    const link = this.linkFor(argv[keys[0]!]!);
+    for (const i of keys) {
+      if (this.linkFor(argv[i]!) !== link) {
+        this.replyError(client, WireErrors.crossSlot);
+        return null;
       }
     }
-    link.send(argv, client.state.proto, client.slot());
+    return link;
+  }
+
+  /**
+   * BLPOP, BLMOVE, BZPOPMIN ...: on a worker connection of their own (see
+   * proxy/upstream/blocking-conn.ts); the client's later commands wait for the reply.
+   */
+  private routeBlocking(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {
+    const link = this.singleLinkOrReply(client, spec, argv);
+    if (link === null) return;
+    const slot = client.slot();
+    const cancel = this.blockingConns.send(link.endpoint, client.state.proto, argv, {
+      deliver: (buf, start, end) => {
+        slot.deliver(buf, start, end);
+        client.unblocked();
+      },
+    });
+    client.blocked(cancel);
   }
 
   private local(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {

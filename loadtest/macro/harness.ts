@@ -377,7 +377,9 @@ export async function benchRun(s: Server, others: readonly Server[], b: BenchSpe
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const m1 = cpuOf(mine), o1 = cpuOf(theirs), j1 = selfAndReapedJiffies(), [b1] = sysJiffies();
 
-  const row = stdout.split('\n').find((l) => l.startsWith(`"${test.toUpperCase()}"`));
+  // LRANGE_100's row reads "LRANGE_100 (first 100 elements)"; LPUSH's own row is exactly "LPUSH".
+  const T = test.toUpperCase();
+  const row = stdout.split('\n').find((l) => l.startsWith(`"${T}"`) || l.startsWith(`"${T} (`));
   if (code !== 0 || row === undefined) {
     die(`redis-benchmark ${args.join(' ')} against ${s.name} failed (exit ${code}): `
       + `${(stderr + stdout).trim().split('\n').slice(-3).join(' | ')}`, 4);

@@ -22,7 +22,7 @@ function section(ctx: CommandContext, name: string): string | null {
         `uptime_in_days:${Math.floor((now - srv.startTime) / 86400000)}`, `node_version:${process.version}`,
       ].join('\r\n');
     case 'clients':
-      return ['# Clients', `connected_clients:${srv.sessions.size}`, 'blocked_clients:0', `maxclients:10000`].join('\r\n');
+      return ['# Clients', `connected_clients:${srv.sessions.size}`, `blocked_clients:${srv.blocking.blockedClients}`, `maxclients:10000`].join('\r\n');
     case 'memory': {
       const used = ks.usedBytes;
       const peak = Math.max(srv.peakMemory, used);
