@@ -18,6 +18,7 @@
 import type { ClientState } from '../shared/connection/client-state.js';
 import { kBlocked, kFramed } from '../shared/connection/client-state.js';
 import type { CommandContext } from './commands/context.js';
+import { parseFloat64 } from '../shared/resp/numbers.js';
 
 export interface BlockedRequest {
   ctx: CommandContext;
@@ -125,21 +126,20 @@ export class BlockingRegistry {
  * in unix ms (0 = wait forever), or undefined after replying Redis's error.
  */
 export function deadlineOrReply(ctx: CommandContext, arg: Buffer): number | undefined {
-  const text = arg.toString('latin1', 0, arg.length);
-  const secs = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(secs)) {
+  const secs = parseFloat64(arg);
+  if (secs === null) {
     ctx.out.error('ERR timeout is not a float or out of range');
     return undefined;
   }
-  if (secs < 0) {
+  // As Redis 7.0: (long long) ceill(secs * 1000), so -0.0001 means "forever" and
+  // beyond the long long range (inf, 1e20) the cast turns negative.
+  const ms = Math.ceil(secs * 1000);
+  if (ms < 0 || ms >= 2 ** 63) {
     ctx.out.error('ERR timeout is negative');
     return undefined;
   }
-  if (secs === 0) return 0;
-  const ms = secs * 1000;
-  if (ms > 8.64e15) {
-    ctx.out.error('ERR timeout is out of range');
-    return undefined;
-  }
-  return ctx.ks.now + Math.max(1, Math.round(ms));
+  if (ms === 0) return 0;
+  // Redis 7.0 has no upper check: a deadline past year 275760 never fires there either.
+  if (ms > 8.64e15) return 0;
+  return ctx.ks.now + ms;
 }

@@ -229,7 +229,7 @@ function scan(ctx: CommandContext, argv: Buffer[]): void {
   do {
     cursor = ctx.ks.index.scan(cursor, (ref) => {
       if (isExpired(ctx, ref)) return;
-      if (typeName !== null && TYPE_NAMES[ctx.ks.type(ref)] !== typeName) return;
+      if (typeName !== null && TYPE_NAMES[ctx.ks.type(ref)]?.toLowerCase() !== typeName) return;
       if (keyMatches(ctx, ref, pattern)) found.push(ctx.ks.keyCopy(ref));
     });
   } while (cursor !== 0 && budget-- > 0 && found.length < count);
