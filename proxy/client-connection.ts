@@ -37,8 +37,14 @@ export class ProxyClient {
   #dirty = false;
   #paused = false;
   #closed = false;
-  /** Cancels the blocking command in flight (BLPOP ...); null when none. Later commands wait for it, as in Redis. */
-  #blockedCancel: (() => void) | null = null;
+  /**
+   * Set while a command that must finish before the client's next one runs is in
+   * flight (a blocking BLPOP ..., or a multi-step command such as a gathered SUNIONSTORE
+   * or a RENAME across workers): the client's later commands wait for it, as Redis
+   * runs a pipeline in order. Calling it cancels the command (the client went away).
+   */
+  #holdCancel: (() => void) | null = null;
+  #blocking = false;
 
   constructor(server: ProxyServer, socket: Socket) {
     this.#server = server;
@@ -50,14 +56,14 @@ export class ProxyClient {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.#closed = true;
-      this.#blockedCancel?.();
+      this.#holdCancel?.();
       server.clientClosed(this);
     });
   }
 
-  /** Waiting for a blocking command's reply. */
+  /** Waiting for a blocking command's reply (INFO blocked_clients). */
   get isBlocked(): boolean {
-    return this.#blockedCancel !== null;
+    return this.#blocking;
   }
 
   get outstanding(): number {
@@ -130,14 +136,16 @@ export class ProxyClient {
     if (this.state.flags & kClosing && this.outstanding === 0) this.socket.end();
   }
 
-  /** A blocking command was sent; commands after it wait until unblocked(). */
-  blocked(cancel: () => void): void {
-    this.#blockedCancel = cancel;
+  /** Commands after the current one wait until release(); `blocking` marks a blocking command (BLPOP ...). */
+  hold(cancel: () => void, blocking = false): void {
+    this.#holdCancel = cancel;
+    this.#blocking = blocking;
   }
 
-  /** The blocking command replied: run what the client sent meanwhile. */
-  unblocked(): void {
-    this.#blockedCancel = null;
+  /** The held command replied: run what the client sent meanwhile. */
+  release(): void {
+    this.#holdCancel = null;
+    this.#blocking = false;
     if (!this.#closed) this.runBuffered();
   }
 
@@ -152,7 +160,7 @@ export class ProxyClient {
     const server = this.#server;
     try {
       let argv: Buffer[] | null;
-      while (this.#blockedCancel === null && (argv = this.#decoder.next()) !== null) {
+      while (this.#holdCancel === null && (argv = this.#decoder.next()) !== null) {
         server.dispatch(this, argv);
         if (this.state.flags & kClosing) {
           this.socket.pause();

@@ -45,6 +45,8 @@ export function gatherCommand(server: ProxyServer, client: ProxyClient, spec: Co
   const rewritten = argv.slice();
   const temps: Buffer[] = [];
   const fail = (text: string) => deliverReply(slot, proto, (w) => w.error(text));
+  // The client's later commands wait: a pipelined DEL of the destination must not overtake the steps below.
+  client.hold(() => {});
   (async () => {
     // One temporary copy per distinct foreign key, however often it is named.
     const copies = new Map<string, Buffer>();
@@ -80,6 +82,7 @@ export function gatherCommand(server: ProxyServer, client: ProxyClient, spec: Co
     })
     .finally(() => {
       if (temps.length > 0) home.send([DEL, ...temps], 2, { deliver: () => {} });
+      client.release();
     });
 }
 

@@ -236,10 +236,10 @@ export class ProxyServer implements ConnectionHost {
     const cancel = this.blockingConns.send(link.endpoint, client.state.proto, argv, {
       deliver: (buf, start, end) => {
         slot.deliver(buf, start, end);
-        client.unblocked();
+        client.release();
       },
     });
-    client.blocked(cancel);
+    client.hold(cancel, true);
   }
 
   private local(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {

@@ -20,7 +20,7 @@ import { isError, type ReplyValue } from './reply-value.js';
 
 const TYPE_STRING = 1;
 
-/** Runs an async multi-step command; any thrown error becomes an error reply. */
+/** Runs an async multi-step command in the client's order; any thrown error becomes an error reply. */
 function run(server: ProxyServer, client: ProxyClient, body: (w: (f: (w: ReplyWriter) => void) => void) => Promise<void>): void {
   const slot = client.slot();
   const proto = client.state.proto;
@@ -30,10 +30,14 @@ function run(server: ProxyServer, client: ProxyClient, body: (w: (f: (w: ReplyWr
     answered = true;
     deliverReply(slot, proto, f);
   };
-  body(reply).catch((err: Error) => {
-    server.log.error({ err }, 'multi-step command failed');
-    reply((w) => w.error(`ERR ${err.message}`));
-  });
+  // The client's later commands wait: they must not overtake this one's steps.
+  client.hold(() => {});
+  body(reply)
+    .catch((err: Error) => {
+      server.log.error({ err }, 'multi-step command failed');
+      reply((w) => w.error(`ERR ${err.message}`));
+    })
+    .finally(() => client.release());
 }
 
 /** Replies a worker error as-is; true if v was one. */

@@ -86,9 +86,11 @@ t.test('BITOP and PFCOUNT/PFMERGE across workers', async (t) => {
   await run(['PFADD', h1, 'a', 'b', 'c']);
   await run(['PFADD', h2, 'c', 'd']);
   t.equal(await run(['PFCOUNT', h1, h2]), 4);
-  t.equal(await run(['PFMERGE', dst, h1, h2]), 'OK');
-  t.equal(await run(['PFCOUNT', dst]), 4);
-  t.equal(await run(['DBSIZE']), 5);
+  const [hdst] = keysOnTwoWorkers('hdst');
+  t.equal(await run(['PFMERGE', hdst, h1, h2]), 'OK');
+  t.equal(await run(['PFCOUNT', hdst]), 4);
+  t.same(await run(['PFMERGE', dst, h1]), err('WRONGTYPE Key is not a valid HyperLogLog string value.'));
+  t.equal(await run(['DBSIZE']), 6);
 });
 
 t.test('a blocked client does not hold other clients', async (t) => {
@@ -175,3 +177,23 @@ if (isShoal) {
     await p;
   });
 }
+
+t.test('pipelined commands after a gathered or cross-worker command run after it', async (t) => {
+  const [a, b] = keysOnTwoWorkers('order');
+  const [dst] = keysOnTwoWorkers('odst');
+  const c = await client();
+  for (let round = 0; round < 20; round++) {
+    const replies = await Promise.all([
+      c.run(['SADD', a, 'x', String(round)]),
+      c.run(['SADD', b, 'y']),
+      c.run(['SUNIONSTORE', dst, a, b]),
+      c.run(['DEL', dst]),
+      c.run(['EXISTS', dst]),
+      c.run(['SET', a + ':s', 'v']),
+      c.run(['RENAME', a + ':s', b + ':s']),
+      c.run(['GET', b + ':s']),
+      c.run(['DEL', a, b, b + ':s']),
+    ]);
+    t.same(replies.slice(2), [3, 1, 0, 'OK', 'OK', 'v', 3], `round ${round}: in pipeline order`);
+  }
+});
