@@ -18,7 +18,8 @@ import { HashValue, HashTable, PackedHash, hashType } from '../types/hash.js';
 import { openForWrite, commit, type OpenCollection } from '../types/collection.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { Replies } from '../../shared/resp/replies.js';
-import { parseInt64, parseFloat64, formatHumanDouble } from '../../shared/resp/numbers.js';
+import { parseInt64, parseFloat64 } from '../../shared/resp/numbers.js';
+import { addLongDoubles } from '../../shared/resp/long-double.js';
 import { globMatch } from '../../shared/glob.js';
 import { argIs, int64OrReply, INT64_MAX, INT64_MIN } from './args.js';
 
@@ -310,24 +311,16 @@ function hincrby(ctx: CommandContext, argv: Buffer[]): void {
   else ctx.out.integer(result);
 }
 
-/**
- * HINCRBYFLOAT key field increment → the new value as text. Redis adds in long double;
- * this adds doubles and formats as INCRBYFLOAT does (formatHumanDouble).
- */
+/** HINCRBYFLOAT key field increment → the new value as text, in long double arithmetic as Redis (shared/resp/long-double.ts). */
 function hincrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
   const incr = parseFloat64(argv[3]!);
   if (incr === null) return ctx.out.error(WireErrors.notFloat);
   if (!Number.isFinite(incr)) return ctx.out.error(INCR_NAN_OR_INF);
+  const incrText = argv[3]!.toString('latin1');
   const text = incrGeneric(ctx, argv, (cur) => {
-    let v = 0;
-    if (cur !== null) {
-      const parsed = parseFloat64(cur);
-      if (parsed === null) return { error: HASH_NOT_FLOAT };
-      v = parsed;
-    }
-    const sum = v + incr;
-    if (!Number.isFinite(sum)) return { error: WireErrors.nanOrInf };
-    return formatHumanDouble(sum);
+    if (cur !== null && parseFloat64(cur) === null) return { error: HASH_NOT_FLOAT };
+    const sum = addLongDoubles(cur === null ? '0' : Buffer.from(cur).toString('latin1'), incrText);
+    return sum ?? { error: WireErrors.nanOrInf };
   });
   if (text !== undefined) ctx.out.bulkLatin1(text);
 }

@@ -7,7 +7,8 @@ import { TYPE_STRING } from '../arena/layout.js';
 import { ENCODING_RAW } from '../keyspace.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { Replies } from '../../shared/resp/replies.js';
-import { parseInt64, parseFloat64, formatHumanDouble } from '../../shared/resp/numbers.js';
+import { parseInt64, parseFloat64 } from '../../shared/resp/numbers.js';
+import { addLongDoubles } from '../../shared/resp/long-double.js';
 import { parseLcsOptions, writeLcsReply } from '../../shared/lcs.js';
 import { intOrReply, int64OrReply, argIs, INT64_MAX, INT64_MIN } from './args.js';
 
@@ -344,18 +345,16 @@ function incrbyfloat(ctx: CommandContext, argv: Buffer[]): void {
   const key = argv[1]!;
   const ref = stringForWrite(ctx, key);
   if (ref === -1) return;
-  let cur = 0;
+  let cur = '0';
   if (ref !== 0) {
     const s = ctx.ks.valueStart(ref);
-    const v = parseFloat64(ctx.ks.page(ref).subarray(s, s + ctx.ks.valueLen(ref)));
-    if (v === null) return ctx.out.error(WireErrors.notFloat);
-    cur = v;
+    const bytes = ctx.ks.page(ref).subarray(s, s + ctx.ks.valueLen(ref));
+    if (parseFloat64(bytes) === null) return ctx.out.error(WireErrors.notFloat);
+    cur = bytes.toString('latin1');
   }
-  const by = parseFloat64(argv[2]!);
-  if (by === null) return ctx.out.error(WireErrors.notFloat);
-  const next = cur + by;
-  if (!Number.isFinite(next)) return ctx.out.error(WireErrors.nanOrInf);
-  const text = formatHumanDouble(next);
+  if (parseFloat64(argv[2]!) === null) return ctx.out.error(WireErrors.notFloat);
+  const text = addLongDoubles(cur, argv[2]!.toString('latin1'));
+  if (text === null) return ctx.out.error(WireErrors.nanOrInf);
   if (storeDecimal(ctx, key, ref, text) === 0) return oom(ctx);
   ctx.out.bulk(text);
 }

@@ -69,25 +69,3 @@ export function parseFloat64(b: Uint8Array): number | null {
   return Number.isNaN(v) ? null : v;
 }
 
-/**
- * Formats a double the way INCRBYFLOAT replies (ld2string, human mode): no exponent,
- * no trailing zeros, at most 17 significant digits.
- */
-export function formatHumanDouble(d: number): string {
-  if (Number.isInteger(d) && Math.abs(d) < 1e21) return d.toFixed(0);
-  let s = String(d);
-  if (!s.includes('e')) return s;
-  // Exponent form from JS: expand to plain decimal with up to 17 significant digits.
-  s = d.toPrecision(17);
-  if (s.includes('e')) {
-    const [mant, expStr] = s.split('e') as [string, string];
-    const exp = Number(expStr);
-    const neg = mant.startsWith('-');
-    const digits = mant.replace('-', '').replace('.', '');
-    if (exp < 0) s = '0.' + '0'.repeat(-exp - 1) + digits;
-    else s = digits.padEnd(exp + 1, '0');
-    if (neg) s = '-' + s;
-  }
-  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
-  return s;
-}

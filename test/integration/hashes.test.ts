@@ -222,6 +222,11 @@ t.test('HINCRBYFLOAT', async (t) => {
     [['HINCRBYFLOAT', 'str', 'a', 'x'], NOT_FLOAT],
     [['HINCRBYFLOAT', 'str', 'a', 'inf'], err('ERR value is NaN or Infinity')],
     [['HINCRBYFLOAT', 'str', 'a', '1'], WRONGTYPE],
+    // Long double arithmetic, 17 decimals, as Redis (a double would give 0.30000000000000004).
+    [['HSET', 'ld', 'a', '0.1', 'b', '314000'], 2],
+    [['HINCRBYFLOAT', 'ld', 'a', '0.2'], '0.3'],
+    [['HINCRBYFLOAT', 'ld', 'b', '0.1'], '314000.09999999999999432'],
+    [['HGET', 'ld', 'b'], '314000.09999999999999432'],
   ]);
 });
 

@@ -320,6 +320,19 @@ t.test('INCRBYFLOAT', async (t) => {
     [['SET', 's', 'abc'], 'OK'],
     [['INCRBYFLOAT', 's', '1'], NOT_FLOAT],
     [['INCRBYFLOAT', 's'], arity('incrbyfloat')],
+    // Redis adds in 80-bit long double and prints 17 decimals: not what a double gives.
+    [['SET', 'ld', '0.1'], 'OK'],
+    [['INCRBYFLOAT', 'ld', '0.2'], '0.3'],
+    [['SET', 'ld', '314000'], 'OK'],
+    [['INCRBYFLOAT', 'ld', '0.1'], '314000.09999999999999432'],
+    [['INCRBYFLOAT', 'ld', '0.2'], '314000.29999999999998295'],
+    [['SET', 'ld', '0.3'], 'OK'],
+    [['INCRBYFLOAT', 'ld', '1e10'], '10000000000.29999999981373549'],
+    [['INCRBYFLOAT', 'ld', '3.3333333333333'], '10000000003.63333333283662796'],
+    [['INCRBYFLOAT', 'ld', '-10000000003'], '0.63333333283662796'],
+    [['INCRBYFLOAT', 'ld', '-0.63333333283662796'], '0'],
+    [['SET', 'ld', '1e4932'], 'OK'],
+    [['INCRBYFLOAT', 'ld', '1e4932'], err('ERR increment would produce NaN or Infinity')],
   ]);
   // The reply is a bulk string, not a RESP integer.
   t.equal((await runRaw(['INCRBYFLOAT', 'raw', '2'])).toString(), '$1\r\n2\r\n');
