@@ -13,6 +13,7 @@ import { WireErrors } from '../shared/resp/wire-errors.js';
 import { ClientState, kClosing } from '../shared/connection/client-state.js';
 import type { Sink } from './upstream/link.js';
 import type { ProxyServer } from './proxy-server.js';
+import type { ClientTransaction } from './transactions.js';
 
 /** Pause reading from a client with this many replies outstanding (pipelining backpressure). */
 const MAX_OUTSTANDING = 16384;
@@ -30,6 +31,8 @@ export class ProxyClient {
   readonly state: ClientState;
   readonly out = new ReplyWriter();
   readonly socket: Socket;
+  /** MULTI queue and WATCHed keys (proxy/transactions.ts); null until the first MULTI or WATCH. */
+  tx: ClientTransaction | null = null;
   readonly #server: ProxyServer;
   readonly #decoder: RespDecoder;
   #queue: ReplySlot[] = [];

@@ -19,7 +19,7 @@ import { ReplyWriter } from '../shared/resp/reply-writer.js';
 import { keySlot } from '../shared/cluster/slot.js';
 import { slotOwners, type WorkerEndpoint } from '../shared/cluster/topology.js';
 import { runConnectionCommand, type ConnectionHost } from '../shared/connection/commands.js';
-import type { ClientState } from '../shared/connection/client-state.js';
+import { kMulti, type ClientState } from '../shared/connection/client-state.js';
 import { RuntimeConfig } from '../shared/config/runtime.js';
 import type { ShoalConfig } from '../shared/config/schema.js';
 import type { Logger } from '../shared/log.js';
@@ -31,6 +31,7 @@ import { ProxyClient } from './client-connection.js';
 import { splitCommand, allWorkers } from './fanout.js';
 import { specialCommand } from './special.js';
 import { proxyInfo } from './info.js';
+import { queueInMulti, transactionCommand, transactionArityError, resetTransaction } from './transactions.js';
 
 export class ProxyServer implements ConnectionHost {
   readonly mode = 'standalone' as const;
@@ -90,6 +91,7 @@ export class ProxyServer implements ConnectionHost {
 
   clientClosed(c: ProxyClient): void {
     this.#clients.delete(c);
+    if (c.tx !== null) resetTransaction(c);
   }
 
   close(): void {
@@ -180,10 +182,15 @@ export class ProxyServer implements ConnectionHost {
   dispatch(client: ProxyClient, argv: Buffer[]): void {
     this.stats.commands++;
     const spec = this.lookup(argv[0]!);
+    // Inside MULTI commands are checked and queued here (proxy/transactions.ts).
+    if (client.state.flags & kMulti && queueInMulti(this, client, spec, argv)) return;
     if (spec === undefined) {
       return this.replyError(client, WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
     }
-    if (!arityOk(spec, argv.length)) return this.replyError(client, WireErrors.wrongArity(spec.name));
+    if (!arityOk(spec, argv.length)) {
+      if (spec.route === 'transaction') return transactionArityError(this, client, spec);
+      return this.replyError(client, WireErrors.wrongArity(spec.name));
+    }
     client.state.lastCommand = spec.name;
     switch (spec.route) {
       case 'key':
@@ -198,6 +205,8 @@ export class ProxyServer implements ConnectionHost {
         return specialCommand(this, client, spec, argv);
       case 'local':
         return this.local(client, spec, argv);
+      case 'transaction':
+        return transactionCommand(this, client, spec, argv);
     }
   }
 
@@ -253,6 +262,7 @@ export class ProxyServer implements ConnectionHost {
         w.error('ERR This instance has cluster support disabled');
         break;
       default:
+        if (spec.name === 'reset' && client.tx !== null) resetTransaction(client);
         if (!runConnectionCommand(spec.name, w, client.state, argv, this)) {
           w.error(WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
         }

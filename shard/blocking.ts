@@ -16,7 +16,7 @@
  * MULTI); the proxy sends blocking commands on a connection of their own.
  */
 import type { ClientState } from '../shared/connection/client-state.js';
-import { kBlocked, kFramed } from '../shared/connection/client-state.js';
+import { kBlocked, kFramed, kInExec } from '../shared/connection/client-state.js';
 import type { CommandContext } from './commands/context.js';
 import { parseFloat64 } from '../shared/resp/numbers.js';
 
@@ -29,6 +29,8 @@ export interface BlockedRequest {
   serve(): boolean;
   /** Writes the timeout reply (a null array). */
   timedOut(): void;
+  /** Keys a write command (BLMOVE ...) changes when served: their WATCH counters are bumped then (set by the worker). */
+  writes?: Buffer[];
 }
 
 export class BlockingRegistry {
@@ -42,9 +44,15 @@ export class BlockingRegistry {
     return this.#byClient.size;
   }
 
-  /** True when the connection may wait (a direct client), false on a proxy link. */
+  /** True when the connection may wait (a direct client), false on a proxy link and inside EXEC (as Redis). */
   canBlock(ctx: CommandContext): boolean {
-    return (ctx.client.flags & kFramed) === 0;
+    return (ctx.client.flags & (kFramed | kInExec)) === 0;
+  }
+
+  /** The client's command just blocked: record the keys it will write when served (WATCH). */
+  noteWrites(client: ClientState, keys: Buffer[]): void {
+    const req = this.#byClient.get(client);
+    if (req !== undefined) req.writes = keys;
   }
 
   block(req: BlockedRequest): void {
@@ -77,7 +85,9 @@ export class BlockingRegistry {
         const q = this.#byKey.get(key.toString('latin1', 0, key.length));
         if (q === undefined) continue;
         for (const req of [...q]) {
-          if (req.serve()) this.#unblock(req);
+          if (!req.serve()) continue;
+          if (req.writes !== undefined) for (const k of req.writes) req.ctx.ks.touchWatched(k);
+          this.#unblock(req);
         }
       }
     } finally {

@@ -58,6 +58,14 @@ export class Keyspace {
   misses = 0;
   expiredKeys = 0;
   evictedKeys = 0;
+  /**
+   * WATCH support (shard/commands/transactions.ts): modification counters by
+   * (key hash & mask), set only while some watch is registered (else null, and
+   * nothing is counted). Every unlink bumps its key's counter.
+   */
+  watchCounters: Uint32Array | null = null;
+  /** Bumped by flush() (FLUSHALL/FLUSHDB) and when watching stops: changes every watch token. Random start, so tokens of an earlier process never match. */
+  watchEpoch = Math.floor(Math.random() * 0x100000);
 
   constructor(opts: KeyspaceOptions = {}) {
     this.arena = new SlabArena(opts.maxBytes ? { maxBytes: opts.maxBytes } : {});
@@ -352,6 +360,7 @@ export class Keyspace {
   unlink(ref: Ref): void {
     this.releaseHeapValue(ref);
     const hash = this.hashOf(ref);
+    if (this.watchCounters !== null) this.watchCounters[hash & (this.watchCounters.length - 1)]!++;
     if (this.expireAt(ref) !== 0) this.volatile.remove(hash, ref);
     this.index.remove(hash, ref);
   }
@@ -398,7 +407,14 @@ export class Keyspace {
     return true;
   }
 
+  /** A write to key: bumps its watch counter (while watching). */
+  touchWatched(key: Uint8Array): void {
+    const c = this.watchCounters;
+    if (c !== null) c[hashKey(key, 0, key.length) & (c.length - 1)]!++;
+  }
+
   flush(): void {
+    this.watchEpoch = (this.watchEpoch + 1) & 0xfffff;
     this.index.clear();
     this.volatile.clear();
     this.heap.clear();

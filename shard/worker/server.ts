@@ -8,7 +8,7 @@ import { Keyspace } from '../keyspace.js';
 import { Evictor, type EvictionPolicy } from '../evict.js';
 import { ActiveExpire } from '../expire.js';
 import { BlockingRegistry } from '../blocking.js';
-import { CMD_DENYOOM } from '../../shared/commands/spec.js';
+import { CMD_WRITE } from '../../shared/commands/spec.js';
 import { BLOCK_SIZE } from '../arena/layout.js';
 import { COMMANDS, INTERNAL_COMMANDS } from '../../shared/commands/table.js';
 import { arityOk, keyIndexes, type CommandSpec } from '../../shared/commands/spec.js';
@@ -16,7 +16,7 @@ import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { keySlot } from '../../shared/cluster/slot.js';
 import { slotOwners, type WorkerEndpoint } from '../../shared/cluster/topology.js';
 import { runConnectionCommand, type ConnectionHost } from '../../shared/connection/commands.js';
-import { ClientState, kFramed } from '../../shared/connection/client-state.js';
+import { ClientState, kFramed, kMulti, kWatching, kBlocked } from '../../shared/connection/client-state.js';
 import { RuntimeConfig } from '../../shared/config/runtime.js';
 import type { ShoalConfig } from '../../shared/config/schema.js';
 import type { CommandContext, Handler } from '../commands/context.js';
@@ -32,6 +32,7 @@ import { zsetCommands } from '../commands/zsets.js';
 import { bitmapCommands } from '../commands/bitmaps.js';
 import { hyperLogLogCommands } from '../commands/hyperloglog.js';
 import { bloomCommands } from '../commands/bloom.js';
+import { transactionCommands, WatchTable, interceptTransaction, flagTransaction, rejectExec, refusedOnOom } from '../commands/transactions.js';
 
 /**
  * Arena pages allowed per byte of maxmemory (plus one block, the arena's unit of
@@ -42,10 +43,15 @@ import { bloomCommands } from '../commands/bloom.js';
  */
 const PAGE_CAP_SLACK = 1.05;
 
+/** Write commands that change keys only by deleting them (counted by Keyspace.unlink for WATCH). */
+const DELETE_ONLY = new Set(['del', 'unlink', 'getdel']);
+
 export interface CommandEntry {
   spec: CommandSpec;
   handler: Handler;
   internal: boolean;
+  /** A write whose keys' WATCH counters are bumped after it runs (see afterWrite). */
+  watchWrite: boolean;
   calls: number;
   rejected: number;
 }
@@ -61,6 +67,7 @@ export interface WorkerInit {
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands, ...objectCommands,
   ...listCommands, ...hashCommands, ...setCommands, ...zsetCommands, ...bitmapCommands, ...hyperLogLogCommands, ...bloomCommands,
+  ...transactionCommands,
 };
 
 export class WorkerServer implements ConnectionHost {
@@ -69,6 +76,8 @@ export class WorkerServer implements ConnectionHost {
   readonly evictor: Evictor;
   readonly activeExpire: ActiveExpire;
   readonly blocking = new BlockingRegistry();
+  /** WATCH registrations and tokens (shard/commands/transactions.ts). */
+  readonly watches: WatchTable;
   readonly self: WorkerEndpoint;
   topology: WorkerEndpoint[];
   epoch: number;
@@ -92,6 +101,7 @@ export class WorkerServer implements ConnectionHost {
     this.config = { ...init.config };
     this.runtime = new RuntimeConfig(this.config, init.self.port, true);
     this.ks = new Keyspace();
+    this.watches = new WatchTable(this.ks);
     this.evictor = new Evictor(this.ks);
     this.activeExpire = new ActiveExpire(this.ks);
     this.ks.reclaim = (avoid) => this.evictor.evictOne(avoid);
@@ -106,7 +116,9 @@ export class WorkerServer implements ConnectionHost {
           if (!runConnectionCommand(name, ctx.out, ctx.client, argv, this)) ctx.out.error(WireErrors.unknownCommand(name, argv.slice(1)));
         };
       }
-      this.#entries.set(spec.name, { spec, handler, internal, calls: 0, rejected: 0 });
+      // DEL UNLINK GETDEL change a key only by deleting it, which Keyspace.unlink counts.
+      const watchWrite = (spec.flags & CMD_WRITE) !== 0 && !DELETE_ONLY.has(spec.name);
+      this.#entries.set(spec.name, { spec, handler, internal, watchWrite, calls: 0, rejected: 0 });
     }
     this.applyConfig();
   }
@@ -158,37 +170,75 @@ export class WorkerServer implements ConnectionHost {
 
   /**
    * Runs one command and writes its reply into ctx.out. Checks in Redis Cluster's
-   * order: unknown command, arity, cross-slot keys, slot ownership (MOVED).
+   * order: unknown command, arity, cross-slot keys, slot ownership (MOVED). A rejected
+   * command inside MULTI flags the transaction (EXECABORT); a command passing the
+   * checks inside MULTI is queued (shard/commands/transactions.ts).
    */
   execute(ctx: CommandContext, argv: Buffer[]): void {
     const out = ctx.out;
     const entry = this.lookup(argv[0]!);
     if (entry === undefined || (entry.internal && !(ctx.client.flags & kFramed))) {
       out.error(WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
+      flagTransaction(ctx.client);
       return;
     }
     const spec = entry.spec;
     if (!arityOk(spec, argv.length)) {
       entry.rejected++;
-      out.error(WireErrors.wrongArity(spec.name));
+      if (spec.name === 'exec') rejectExec(ctx, `wrong number of arguments for 'exec' command`);
+      else out.error(WireErrors.wrongArity(spec.name));
+      flagTransaction(ctx.client);
       return;
     }
     if (((spec.firstKey > 0 && argv.length > spec.firstKey) || spec.numkeysAt !== undefined) && !this.checkKeysOrReply(ctx, spec, argv)) {
       entry.rejected++;
+      flagTransaction(ctx.client);
       return;
     }
     // As Redis's processCommand: with maxmemory set, evict before every command while
-    // used memory is over the limit; if that fails, refuse commands that may grow memory.
-    if (this.evictor.limit !== 0 && !this.evictor.makeRoom(0) && spec.flags & CMD_DENYOOM) {
+    // used memory is over the limit; if that fails, refuse commands that may grow memory
+    // (inside MULTI, any command but EXEC DISCARD QUIT RESET).
+    if (this.evictor.limit !== 0 && !this.evictor.makeRoom(0) && refusedOnOom(ctx.client, spec, this)) {
       entry.rejected++;
-      out.error(WireErrors.oom);
+      if (spec.name === 'exec') rejectExec(ctx, WireErrors.oom);
+      else out.error(WireErrors.oom);
+      flagTransaction(ctx.client);
       return;
     }
-    entry.calls++;
+    if (ctx.client.flags & (kMulti | kWatching) && interceptTransaction(ctx, spec, argv)) return;
     this.stats.commands++;
     ctx.client.lastCommand = spec.name;
-    entry.handler(ctx, argv);
+    this.call(ctx, entry, argv);
     if (this.blocking.pending) this.blocking.serveReady();
+  }
+
+  /** Runs a command queued by MULTI (checked when queued), inside EXEC. */
+  runQueued(ctx: CommandContext, argv: Buffer[]): void {
+    const entry = this.lookup(argv[0]!)!;
+    this.stats.commands++;
+    this.call(ctx, entry, argv);
+  }
+
+  private call(ctx: CommandContext, entry: CommandEntry, argv: Buffer[]): void {
+    entry.calls++;
+    const at = ctx.out.pos;
+    entry.handler(ctx, argv);
+    if (entry.watchWrite && (this.ks.watchCounters !== null || ctx.client.flags & kBlocked)) this.afterWrite(ctx, entry.spec, argv, at);
+  }
+
+  /**
+   * WATCH bookkeeping after a write command: bump the watch counters of its keys,
+   * unless it replied an error (nothing changed); a command that blocked (BLMOVE ...)
+   * bumps them when it is served (shard/blocking.ts).
+   */
+  private afterWrite(ctx: CommandContext, spec: CommandSpec, argv: Buffer[], at: number): void {
+    const keys = keyIndexes(spec, argv);
+    if (ctx.client.flags & kBlocked) {
+      this.blocking.noteWrites(ctx.client, keys.map((i) => Buffer.from(argv[i]!)));
+      return;
+    }
+    if (ctx.out.pos > at && ctx.out.buf[at] === 0x2d) return;
+    for (const i of keys) this.ks.touchWatched(argv[i]!);
   }
 
   /** For commands whose key is not at a table position (OBJECT, MEMORY USAGE): MOVED unless owned. */

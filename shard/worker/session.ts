@@ -14,6 +14,7 @@ import { FrameReader, FrameKind, FLAG_RESP3, FRAME_MAGIC, FRAME_HEADER, writeFra
 import type { CommandContext } from '../commands/context.js';
 import type { WorkerServer } from './server.js';
 import type { Logger } from '../../shared/log.js';
+import { forgetClient } from '../commands/transactions.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -41,6 +42,7 @@ export class WorkerSession {
     socket.on('close', () => {
       server.sessions.delete(socket);
       server.blocking.cancel(client);
+      forgetClient(server, client);
     });
   }
 

@@ -19,6 +19,7 @@ export const CMD_STALE = 1 << 7;      // allowed on a stale replica
 export const CMD_NOAUTH = 1 << 8;     // allowed before AUTH (Redis "no_auth")
 export const CMD_ALLOW_BUSY = 1 << 9;
 export const CMD_BLOCKING = 1 << 10;  // may block the client (BLPOP ...): the proxy gives it its own upstream connection
+export const CMD_SKIP_SLOWLOG = 1 << 11; // not logged in the slowlog (EXEC)
 
 /** Flag names as COMMAND INFO prints them, in bit order. */
 export const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
@@ -29,6 +30,7 @@ export const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [CMD_NOSCRIPT, 'noscript'],
   [CMD_LOADING, 'loading'],
   [CMD_STALE, 'stale'],
+  [CMD_SKIP_SLOWLOG, 'skip_slowlog'],
   [CMD_FAST, 'fast'],
   [CMD_NOAUTH, 'no_auth'],
   [CMD_ALLOW_BUSY, 'allow_busy'],
@@ -47,12 +49,14 @@ export const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
  *            the keys owned elsewhere to the first key's worker under temporary
  *            names, runs the command there and drops the copies (SINTER, ZUNIONSTORE,
  *            BITOP, PFCOUNT ...: commands that read many keys and write at most the first)
+ * - `transaction`: MULTI EXEC DISCARD WATCH UNWATCH, handled by proxy/transactions.ts
+ *            (queued in the proxy, sent as one group to one worker at EXEC)
  */
-export type Route = 'key' | 'split' | 'all' | 'local' | 'special' | 'gather';
+export type Route = 'key' | 'split' | 'all' | 'local' | 'special' | 'gather' | 'transaction';
 
 export type CommandGroup =
   | 'string' | 'generic' | 'server' | 'connection' | 'cluster'
-  | 'list' | 'hash' | 'set' | 'sorted-set' | 'bitmap' | 'hyperloglog' | 'bloom';
+  | 'list' | 'hash' | 'set' | 'sorted-set' | 'bitmap' | 'hyperloglog' | 'bloom' | 'transactions';
 
 export interface CommandSpec {
   /** Lower-case command name. */

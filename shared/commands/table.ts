@@ -4,7 +4,7 @@
  * one handler in the family file under shard/commands/ (a test checks that every
  * row has a handler).
  */
-import { CMD_WRITE as W, CMD_READONLY as R, CMD_DENYOOM as M, CMD_ADMIN as A, CMD_FAST as F, CMD_NOSCRIPT as NS, CMD_LOADING as L, CMD_STALE as S, CMD_NOAUTH as NA, type CommandSpec } from './spec.js';
+import { CMD_WRITE as W, CMD_READONLY as R, CMD_DENYOOM as M, CMD_ADMIN as A, CMD_FAST as F, CMD_NOSCRIPT as NS, CMD_LOADING as L, CMD_STALE as S, CMD_NOAUTH as NA, CMD_ALLOW_BUSY as AB, CMD_SKIP_SLOWLOG as SS, type CommandSpec } from './spec.js';
 import { row, NOKEYS, KEY1, KEYS_ALL } from './row.js';
 import { LIST_ROWS } from './rows/lists.js';
 import { HASH_ROWS } from './rows/hashes.js';
@@ -90,6 +90,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   row('cluster', -2, S, NOKEYS, 'cluster', 'local', 'slow', '3.0.0', 'A container for Redis Cluster commands.',
     ['slots', 'shards', 'nodes', 'keyslot', 'myid', 'info', 'help']),
 
+  // transactions (shard/commands/transactions.ts, proxy/transactions.ts)
+  row('multi', 1, NS | L | S | F | AB, NOKEYS, 'transactions', 'transaction', 'fast transaction', '1.2.0', 'Mark the start of a transaction block'),
+  row('exec', 1, NS | L | S | SS, NOKEYS, 'transactions', 'transaction', 'slow transaction', '1.2.0', 'Execute all commands issued after MULTI'),
+  row('discard', 1, NS | L | S | F | AB, NOKEYS, 'transactions', 'transaction', 'fast transaction', '2.0.0', 'Discard all commands issued after MULTI'),
+  row('watch', -2, NS | L | S | F | AB, KEYS_ALL, 'transactions', 'transaction', 'fast transaction', '2.2.0', 'Watch the given keys to determine execution of the MULTI/EXEC block'),
+  row('unwatch', 1, NS | L | S | F | AB, NOKEYS, 'transactions', 'transaction', 'fast transaction', '2.2.0', 'Forget about all watched keys'),
+
   ...LIST_ROWS, ...HASH_ROWS, ...SET_ROWS, ...ZSET_ROWS, ...BITMAP_ROWS, ...HYPERLOGLOG_ROWS, ...BLOOM_ROWS,
 ];
 
@@ -107,4 +114,8 @@ export function lookupCommand(lowerName: string): CommandSpec | undefined {
 export const INTERNAL_COMMANDS: readonly CommandSpec[] = [
   row('shoal.dumpkey', 2, R, KEY1, 'generic', 'key', 'keyspace read', '0.1.0', 'Internal: type, expiry and value bytes of a key.'),
   row('shoal.restorekey', 6, W | M, KEY1, 'generic', 'key', 'keyspace write', '0.1.0', 'Internal: store a key dumped by SHOAL.DUMPKEY.'),
+  // WATCH through the proxy (shard/commands/transactions.ts): tokens per key, checked right before MULTI in an EXEC group.
+  row('shoal.watch', -2, R | F, KEYS_ALL, 'transactions', 'key', 'transaction', '0.1.0', 'Internal: register a watch and return one modification token per key.'),
+  row('shoal.checkwatch', -3, R | F, [1, -1, 2], 'transactions', 'key', 'transaction', '0.1.0', 'Internal: mark the next EXEC aborted when a key\'s token changed.'),
+  row('shoal.unwatch', 2, F, NOKEYS, 'transactions', 'key', 'transaction', '0.1.0', 'Internal: drop watch registrations made by SHOAL.WATCH.'),
 ];

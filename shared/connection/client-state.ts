@@ -8,6 +8,17 @@ export const kReadonly = 1 << 0;   // READONLY issued (cluster replica reads)
 export const kClosing = 1 << 1;    // QUIT or protocol error: close after the reply
 export const kFramed = 1 << 2;     // an internal proxy link speaking frames
 export const kBlocked = 1 << 3;    // waiting in a blocking command (BLPOP ...); later commands wait
+export const kMulti = 1 << 4;      // inside MULTI: commands are queued until EXEC (docs/transactions.md)
+export const kDirtyExec = 1 << 5;  // a command was rejected while queuing: EXEC replies EXECABORT
+export const kDirtyCas = 1 << 6;   // a watched key changed (SHOAL.CHECKWATCH): EXEC replies a null array
+export const kWatching = 1 << 7;   // a worker's direct client with WATCHed keys (`watched`)
+export const kInExec = 1 << 8;     // running EXEC's queued commands: blocking commands do not block
+
+/** A WATCHed key and its modification token when watched (shard/commands/transactions.ts). */
+export interface WatchedKey {
+  key: Buffer;
+  token: number;
+}
 
 let nextId = 1;
 
@@ -24,6 +35,14 @@ export class ClientState {
   lastCommand = 'NULL';
   readonly addr: string;
   readonly laddr: string;
+  /** Worker: commands queued since MULTI (copies), null outside MULTI. */
+  multi: Buffer[][] | null = null;
+  /** Worker, direct client: hash slot of the queued commands' keys (-1 none yet, -2 several). */
+  multiSlot = -1;
+  /** Worker, direct client: WATCHed keys. */
+  watched: WatchedKey[] | null = null;
+  /** Worker, proxy link: watch registrations made by SHOAL.WATCH and not yet dropped. */
+  watchRegs = 0;
 
   constructor(addr: string, laddr: string, idBase = 0) {
     this.id = idBase + nextId++;
@@ -35,7 +54,7 @@ export class ClientState {
   infoLine(now = Date.now()): string {
     const age = Math.floor((now - this.createdAt) / 1000);
     const idle = Math.floor((now - this.lastInteraction) / 1000);
-    const flags = this.flags & kBlocked ? 'b' : this.flags & kReadonly ? 'r' : 'N';
+    const flags = this.flags & kBlocked ? 'b' : this.flags & kMulti ? 'x' : this.flags & kReadonly ? 'r' : 'N';
     return `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=-1 name=${this.name} age=${age} idle=${idle} flags=${flags} db=${this.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${this.lastCommand} user=default redir=-1 resp=${this.proto} lib-name=${this.libName} lib-ver=${this.libVer}\n`;
   }
 
@@ -45,5 +64,7 @@ export class ClientState {
     this.proto = 2;
     this.db = 0;
     this.flags &= kFramed;
+    this.multi = null;
+    this.multiSlot = -1;
   }
 }
