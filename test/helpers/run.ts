@@ -383,6 +383,20 @@ export async function runMany(
   return out;
 }
 
+/** runMany on a fresh connection closed afterwards (so its buffers do not count in memory figures). */
+export async function runManyFresh(
+  port: number,
+  commands: readonly (readonly (string | Buffer)[])[],
+  chunk = 1000,
+): Promise<RespValue[]> {
+  const c = await connect(port);
+  try {
+    return await runMany(c.run, commands, chunk);
+  } finally {
+    await c.close();
+  }
+}
+
 /**
  * Polls `probe` every `intervalMs` until `done(value)` or `timeoutMs` elapse; resolves
  * with the last value seen, whether it satisfied `done`, and the time taken.

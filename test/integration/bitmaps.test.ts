@@ -9,6 +9,7 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { isShoal, keySlot, startRedis, useTarget, type Target } from '../helpers/cluster.js';
 import { RespClient, err, expectReplies, type RespValue } from '../helpers/run.js';
+import { rng as seededRandom } from '../helpers/random.js';
 
 const { target, client, run } = await useTarget(t);
 
@@ -24,15 +25,8 @@ const arity = (cmd: string) => err(`ERR wrong number of arguments for '${cmd}' c
 type TT = { fail(m: string): unknown; equal(a: unknown, b: unknown, m: string): unknown; ok(v: unknown, m: string): unknown; pass(m: string): unknown };
 
 function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n: number) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
+  const next = seededRandom(seed);
+  return (n: number) => Math.floor(next() * n);
 }
 
 async function pipe(c: RespClient, cmds: readonly (readonly (string | Buffer)[])[], chunk = 1000): Promise<RespValue[]> {

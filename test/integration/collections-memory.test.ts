@@ -6,22 +6,14 @@
 
 import t from 'tap';
 import { useTarget } from '../helpers/cluster.js';
-import { connect, infoNum, pollUntil, runMany, sleep, type RespValue } from '../helpers/run.js';
+import { connect, infoNum, pollUntil, runManyFresh, sleep, type RespValue } from '../helpers/run.js';
 
 const { target, run } = await useTarget(t);
 const MB = 1024 * 1024;
 
 const usedMemory = (): Promise<number> => infoNum(run, 'memory', 'used_memory');
 
-/** Runs commands on a separate connection closed afterwards (its buffers do not count). */
-async function load(commands: string[][], chunk = 1000): Promise<RespValue[]> {
-  const c = await connect(target.port);
-  try {
-    return await runMany(c.run, commands, chunk);
-  } finally {
-    await c.close();
-  }
-}
+const load = (commands: string[][], chunk = 1000): Promise<RespValue[]> => runManyFresh(target.port, commands, chunk);
 
 t.beforeEach(async () => {
   await run(['FLUSHALL']);

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { isShoal, keySlot, useTarget } from '../helpers/cluster.js';
 import { RespClient, err, expectReplies, runMany, type RespValue } from '../helpers/run.js';
+import { rng } from '../helpers/random.js';
 
 const { target, run, runRaw } = await useTarget(t);
 
@@ -710,17 +711,6 @@ t.test('node-redis (RESP2 and RESP3)', async (t) => {
 type Enc = 'listpack' | 'hashtable';
 type MHash = { m: Map<string, string>; enc: Enc };
 type Check = (reply: RespValue) => string | null;
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed with the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const I64_MAX = 9223372036854775807n;
 const I64_MIN = -9223372036854775808n;

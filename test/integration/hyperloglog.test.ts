@@ -10,6 +10,7 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { isShoal, keySlot, startRedis, useTarget, type Target } from '../helpers/cluster.js';
 import { RespClient, err, expectReplies, type RespValue } from '../helpers/run.js';
+import { rng } from '../helpers/random.js';
 
 const { target, client, run } = await useTarget(t);
 
@@ -28,19 +29,6 @@ const HLL_WRONGTYPE = err('WRONGTYPE Key is not a valid HyperLogLog string value
 const INVALIDOBJ = err('INVALIDOBJ Corrupted HLL object detected');
 const WRONGTYPE = err('WRONGTYPE Operation against a key holding the wrong kind of value');
 const arity = (cmd: string) => err(`ERR wrong number of arguments for '${cmd}' command`);
-
-/** xorshift32: deterministic element streams per seed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 /** n elements of a given mix: distinct names, random binary, repeated numbers, long strings. */
 function elements(n: number, seed: number, mix: number): Buffer[] {

@@ -8,6 +8,7 @@ import t from 'tap';
 import { Redis } from 'ioredis';
 import { isShoal, useTarget } from '../helpers/cluster.js';
 import { RespClient, err, expectReplies, runMany, type RespValue } from '../helpers/run.js';
+import { rng as prng } from '../helpers/random.js';
 
 const { target, run, runRaw } = await useTarget(t);
 
@@ -578,18 +579,6 @@ t.test('ioredis: list commands', async (t) => {
 });
 
 // --- model test --------------------------------------------------------------------------
-
-/** mulberry32: a small seeded PRNG so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rangeOf(len: number, s: number, e: number): [number, number] | null {
   if (s < 0) s += len;

@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { useTarget } from '../helpers/cluster.js';
-import { blast, connect, encodeCommand, err, expectReplies, info as infoOf, infoNum as infoNumOf, pollUntil, runMany, sleep, type RespValue } from '../helpers/run.js';
+import { blast, encodeCommand, err, expectReplies, info as infoOf, infoNum as infoNumOf, pollUntil, runMany, runManyFresh, sleep, type RespValue } from '../helpers/run.js';
 
 const { target, run } = await useTarget(t);
 
@@ -22,15 +22,7 @@ const info = (section: string): Promise<Map<string, string>> => infoOf(run, sect
 
 const usedMemory = (): Promise<number> => infoNumOf(run, 'memory', 'used_memory');
 
-/** Runs `commands` on a separate connection that is closed afterwards. */
-async function load(commands: string[][], chunk = 1000): Promise<RespValue[]> {
-  const c = await connect(target.port);
-  try {
-    return await runMany(c.run, commands, chunk);
-  } finally {
-    await c.close();
-  }
-}
+const load = (commands: string[][], chunk = 1000): Promise<RespValue[]> => runManyFresh(target.port, commands, chunk);
 
 /** used_memory once it stops moving (two equal-ish readings), bounded to 3 s. */
 async function settledUsed(): Promise<number> {

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { useTarget } from '../helpers/cluster.js';
 import { RespClient, err, expectReplies, runMany, type RespValue } from '../helpers/run.js';
+import { rng } from '../helpers/random.js';
 
 const { target, run, runRaw } = await useTarget(t);
 
@@ -765,19 +766,6 @@ t.test('ioredis and node-redis', async (t) => {
 
 type Enc = 'intset' | 'hashtable';
 type Entry = { members: Set<string>; enc: Enc };
-
-/** xorshift32 */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 t.test('model: 100,000 random set commands', async (t) => {
   const rand = rng(0x5e75);

@@ -6,26 +6,13 @@
 // (RESP2 and RESP3) and the keys that wake waiters (ZADD, ZINCRBY, *STORE).
 
 import t from 'tap';
-import { isRedis, keySlot, useTarget } from '../helpers/cluster.js';
-import { RespClient, err, infoNum, sleep, type RespValue } from '../helpers/run.js';
+import { useTarget } from '../helpers/cluster.js';
+import { RespClient, err, sleep, type RespValue } from '../helpers/run.js';
+import { blockedClients, ownerPort, track } from '../helpers/blocking.js';
 
 const { target, run: proxyRun } = await useTarget(t);
 
-/** The port that serves the {bz} keys: the owning worker, or redis itself. */
-async function ownerPort(): Promise<number> {
-  if (isRedis) return target.port;
-  const slot = keySlot('{bz}');
-  const c = await RespClient.connect(target.workerPorts[0]!);
-  try {
-    const slots = (await c.run(['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
-    for (const [start, end, master] of slots) if (slot >= start && slot <= end) return master[1];
-  } finally {
-    await c.close();
-  }
-  throw new Error('no worker owns the {bz} slot');
-}
-
-const port = await ownerPort();
+const port = await ownerPort(target, '{bz}');
 const admin = await RespClient.connect(port);
 t.teardown(() => admin.close());
 const run = admin.run.bind(admin);
@@ -41,31 +28,10 @@ async function client(tt: { teardown(fn: () => unknown): void }, resp3 = false):
   return c;
 }
 
-/** Waits until the server counts `n` blocked clients (bounded 5 s). */
-async function blockedClients(n: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const b = await infoNum(run, 'clients', 'blocked_clients');
-    if (b === n) return;
-    if (Date.now() > deadline) throw new Error(`blocked_clients stayed ${b}, wanted ${n}`);
-    await sleep(5);
-  }
-}
-
-/** Tracks whether a pending reply has arrived yet. */
-function track<T>(p: Promise<T>): { p: Promise<T>; done: () => boolean } {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  return { p, done: () => settled };
-}
-
 t.beforeEach(async () => {
   await proxyRun(['FLUSHALL']);
   await run(['FLUSHALL']);
-  await blockedClients(0);
+  await blockedClients(run, 0);
 });
 
 t.test('a non-empty key pops at once, in every shape', async (t) => {
@@ -110,12 +76,12 @@ t.test('many waiters on one key are served first come, first served', async (t) 
   for (let i = 0; i < n; i++) {
     const c = await client(t);
     waiters.push(c.run(['BZPOPMIN', '{bz}q', '0']));
-    await blockedClients(i + 1);
+    await blockedClients(run, i + 1);
   }
   const writer = await client(t);
   t.same(await writer.run(['ZADD', '{bz}q', '3', 'c', '1', 'a', '2', 'b']), 3, 'ZADD replies before waiters are served');
   for (let i = 0; i < 3; i++) t.same(await waiters[i], ['{bz}q', ['a', 'b', 'c'][i], String(i + 1)], `waiter ${i}`);
-  await blockedClients(n - 3);
+  await blockedClients(run, n - 3);
   t.same(await run(['EXISTS', '{bz}q']), 0, 'the waiters emptied the key');
   // one more member: the next waiter in line takes it
   await writer.run(['ZINCRBY', '{bz}q', '7', 'z']);
@@ -123,19 +89,19 @@ t.test('many waiters on one key are served first come, first served', async (t) 
   await writer.run(['ZADD', '{bz}q', '1', 'x', '2', 'y']);
   t.same(await waiters[4], ['{bz}q', 'x', '1']);
   t.same(await waiters[5], ['{bz}q', 'y', '2']);
-  await blockedClients(0);
+  await blockedClients(run, 0);
 });
 
 t.test('several keys: the first key created wakes the waiter; BZPOPMAX takes the highest', async (t) => {
   const c = await client(t);
   const w = c.run(['BZPOPMAX', '{bz}k1', '{bz}k2', '{bz}k3', '0']);
-  await blockedClients(1);
+  await blockedClients(run, 1);
   await run(['ZADD', '{bz}k3', '1', 'low', '9', 'high']);
   t.same(await w, ['{bz}k3', 'high', '9']);
   t.same(await run(['ZRANGE', '{bz}k3', '0', '-1']), ['low']);
   // BZMPOP with COUNT takes several at once from the key that appears
   const m = c.run(['BZMPOP', '0', '2', '{bz}m1', '{bz}m2', 'MAX', 'COUNT', '2']);
-  await blockedClients(1);
+  await blockedClients(run, 1);
   await run(['ZADD', '{bz}m2', '1', 'a', '2', 'b', '3', 'c']);
   t.same(await m, ['{bz}m2', [['c', '3'], ['b', '2']]]);
   t.same(await run(['ZCARD', '{bz}m2']), 1);
@@ -147,12 +113,12 @@ t.test('store commands and ZINCRBY wake waiters too', async (t) => {
   const c2 = await client(t);
   const w1 = c1.run(['BZPOPMIN', '{bz}u', '0']);
   const w2 = c2.run(['BZMPOP', '0', '1', '{bz}r', 'MIN']);
-  await blockedClients(2);
+  await blockedClients(run, 2);
   t.same(await run(['ZUNIONSTORE', '{bz}u', '1', '{bz}src']), 2);
   t.same(await w1, ['{bz}u', 'five', '5']);
   t.same(await run(['ZRANGESTORE', '{bz}r', '{bz}src', '1', '1']), 1);
   t.same(await w2, ['{bz}r', [['six', '6']]]);
-  await blockedClients(0);
+  await blockedClients(run, 0);
 });
 
 t.test('timeouts: fractional seconds reply null; 0 waits for ever', async (t) => {
@@ -175,9 +141,9 @@ t.test('timeouts: fractional seconds reply null; 0 waits for ever', async (t) =>
 t.test('a disconnected waiter is forgotten; the member stays for the next one', async (t) => {
   const gone = await RespClient.connect(port);
   gone.run(['BZPOPMIN', '{bz}d', '0']).catch(() => undefined);
-  await blockedClients(1);
+  await blockedClients(run, 1);
   await gone.close();
-  await blockedClients(0);
+  await blockedClients(run, 0);
   t.same(await run(['ZADD', '{bz}d', '1', 'm']), 1);
   t.same(await run(['ZCARD', '{bz}d']), 1, 'nobody popped it');
   const c = await client(t);
@@ -189,7 +155,7 @@ t.test('commands pipelined behind a blocked pop wait for it', async (t) => {
   const pop = track(c.run(['BZPOPMIN', '{bz}p', '0']));
   const ping = track(c.run(['PING']));
   const card = track(c.run(['ZCARD', '{bz}p']));
-  await blockedClients(1);
+  await blockedClients(run, 1);
   await sleep(100);
   t.notOk(ping.done() || card.done(), 'later commands wait');
   await run(['ZADD', '{bz}p', '1', 'a', '2', 'b']);
@@ -201,7 +167,7 @@ t.test('commands pipelined behind a blocked pop wait for it', async (t) => {
 t.test('a key of another type does not serve a waiter; a sorted set made later does', async (t) => {
   const c = await client(t);
   const w = track(c.run(['BZPOPMIN', '{bz}w', '0']));
-  await blockedClients(1);
+  await blockedClients(run, 1);
   await run(['RPUSH', '{bz}w', 'x']);
   await run(['SET', '{bz}w', 'x']);
   await sleep(100);

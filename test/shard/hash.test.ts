@@ -8,17 +8,7 @@ import { HashTable, HashValue, PackedHash, hashType } from '../../shard/types/ha
 import { encodePacked, readPacked } from '../../shard/types/packed.js';
 import { parseScanCursor } from '../../shard/commands/hashes.js';
 import type { ShoalConfig } from '../../shared/config/schema.js';
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/random.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 

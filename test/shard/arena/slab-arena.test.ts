@@ -17,17 +17,7 @@ import {
   TYPE_UNSET,
   ITEM_HEADER,
 } from '../../../shard/arena/layout.js';
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/random.js';
 
 t.test('class table: 8-step to 256, then x1.125, widened, last = PAGE_SIZE/2, waste bound', async (t) => {
   const a = new SlabArena();

@@ -10,16 +10,7 @@ import {
   TYPE_STRING,
   type Ref,
 } from '../../../shard/arena/layout.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/random.js';
 
 /** Writes an item (header + key + value) into the arena, as the string ops will. */
 function putItem(arena: SlabArena, key: Uint8Array, value: Uint8Array, hash: number): Ref {
