@@ -1,13 +1,18 @@
 /**
  * List commands (Redis 7.0 t_list.c), including the blocking pops.
  *
- * Commands reach the list through ../types/collection.ts (packed or heap,
- * ../types/list.ts), except the hot paths on a packed list, which work on its arena
- * bytes without decoding it: LLEN, LRANGE and LINDEX read in place; LPUSH/RPUSH
- * append in place while the list stays within the packed limits; LPOP/RPOP reply
- * from the page and close the gap. Argument errors come in Redis's order: most
- * commands parse their numbers before looking at the key, LINDEX and LSET look at
- * the key first.
+ * A list is packed in its arena item or a ListValue (a quicklist of Buffer nodes)
+ * on the heap (../types/list.ts). The hot paths work on the bytes where they are:
+ * on a packed list LLEN, LRANGE and LINDEX read in place, LPUSH/RPUSH append in
+ * place while the list stays within the packed limits, LPOP/RPOP (and BLPOP ...)
+ * reply from the page and close the gap; on a heap list pushes copy the argument
+ * bytes into the end node and pops and reads copy entry bytes from the nodes into
+ * the reply, with one keyspace lookup per command. Everything else opens the list
+ * with openList (a packed list is decoded into a ListValue for the command) and
+ * stores it with commitList: the list-only counterparts of ../types/collection.ts's
+ * openForWrite and commit, which move bytes rather than strings. Argument errors
+ * come in Redis's order: most commands parse their numbers before looking at the
+ * key, LINDEX and LSET look at the key first.
  *
  * Two-key commands (LMOVE, RPOPLPUSH, BLMOVE, BRPOPLPUSH) push into the destination
  * and commit it first, then take the element off the source: a failed push (OOM)
@@ -23,12 +28,12 @@
  * inside MULTI (null array, or a null bulk for BLMOVE / BRPOPLPUSH).
  */
 import type { CommandContext, HandlerTable } from './context.js';
+import type { ReplyWriter } from '../../shared/resp/reply-writer.js';
 import { TYPE_LIST } from '../arena/layout.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { Replies } from '../../shared/resp/replies.js';
 import { parseInt64 } from '../../shared/resp/numbers.js';
-import { openForRead, openForWrite, commit } from '../types/collection.js';
-import { listType, PackedListReader, packedEntryBytes, packedListFits, writePackedEntry, type ListValue } from '../types/list.js';
+import { ListValue, PackedListReader, packedEntryBytes, packedListFits, packedSizeIfFits, writePackedEntry } from '../types/list.js';
 import { deadlineOrReply } from '../blocking.js';
 import { argIs } from './args.js';
 
@@ -75,8 +80,36 @@ function whereOrReply(ctx: CommandContext, arg: Buffer): boolean | undefined {
   return undefined;
 }
 
-function latin1(b: Buffer): string {
-  return b.toString('latin1', 0, b.length);
+/**
+ * A bulk reply of src[pos, pos + len): ReplyWriter.bulkFrom with the header written
+ * in place and no subarray per element (LRANGE writes a hundred of these a command).
+ */
+function bulk(out: ReplyWriter, src: Buffer, pos: number, len: number): void {
+  out.ensure(len + 24);
+  const dst = out.buf;
+  let p = out.pos;
+  dst[p++] = 0x24; // '$'
+  if (len < 10) dst[p++] = 0x30 + len;
+  else if (len < 100) {
+    dst[p++] = 0x30 + ((len / 10) | 0);
+    dst[p++] = 0x30 + (len % 10);
+  } else {
+    let digits = 3;
+    for (let n = 1000; n <= len; n *= 10) digits++;
+    let n = len;
+    for (let i = p + digits - 1; i >= p; i--) {
+      dst[i] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    p += digits;
+  }
+  dst[p++] = 13;
+  dst[p++] = 10;
+  if (len <= 32) for (let i = pos, end = pos + len; i < end; i++) dst[p++] = src[i]!;
+  else p += src.copy(dst, p, pos, pos + len);
+  dst[p++] = 13;
+  dst[p++] = 10;
+  out.pos = p;
 }
 
 /** True when key holds something other than a list (missing is fine). */
@@ -85,25 +118,83 @@ function holdsOtherType(ctx: CommandContext, key: Buffer): boolean {
   return ref !== 0 && ctx.ks.type(ref) !== TYPE_LIST;
 }
 
-/** Writes elements [start, end] of list, reversed (from end down to start) when `reverse`. */
-function writeRange(ctx: CommandContext, list: ListValue, start: number, end: number, reverse: boolean): void {
-  const out = ctx.out;
-  out.arrayHeader(end - start + 1);
-  if (reverse) for (let i = end; i >= start; i--) out.bulkLatin1(list.at(i));
-  else for (let i = start; i <= end; i++) out.bulkLatin1(list.at(i));
+// --- open and commit -------------------------------------------------------------------
+
+/** A list open for a write: the heap object itself, or a packed list decoded (handle 0). */
+interface OpenList {
+  obj: ListValue;
+  /** Heap handle, 0 while packed. */
+  handle: number;
+  /** The key existed before open. */
+  existed: boolean;
 }
 
-/** Pops up to `count` elements from one end, in pop order. */
-function popMany(list: ListValue, head: boolean, count: number): string[] {
-  const n = Math.min(count, list.size);
-  const out = new Array<string>(n);
-  for (let i = 0; i < n; i++) out[i] = list.pop(head);
-  return out;
+/** The list object of a live list item, with its nodes following the current list-max-listpack-size. */
+function listAt(ctx: CommandContext, ref: number): ListValue {
+  const ks = ctx.ks;
+  const fill = ctx.server.config.listMaxListpackSize;
+  if (ks.isHeap(ref)) {
+    const list = ks.heap.get(ks.heapHandle(ref)) as ListValue;
+    list.fill = fill;
+    return list;
+  }
+  const s = ks.valueStart(ref);
+  return ListValue.fromPacked(ks.page(ref), s, s + ks.valueLen(ref), fill);
 }
 
-function writeBulks(ctx: CommandContext, items: string[]): void {
-  ctx.out.arrayHeader(items.length);
-  for (const s of items) ctx.out.bulkLatin1(s);
+/**
+ * The list at key for writing (openForWrite for lists). Missing: a new empty list
+ * when `create`, else null. undefined after replying WRONGTYPE. `ref`: the key's
+ * item when the caller looked it up (and touched it) already.
+ */
+function openList(ctx: CommandContext, key: Buffer, create: boolean, ref = -1): OpenList | null | undefined {
+  const ks = ctx.ks;
+  if (ref === -1) ref = ks.find(key);
+  if (ref === 0) return create ? { obj: new ListValue([], ctx.server.config.listMaxListpackSize), handle: 0, existed: false } : null;
+  if (ks.type(ref) !== TYPE_LIST) {
+    ctx.out.error(WireErrors.wrongType);
+    return undefined;
+  }
+  return { obj: listAt(ctx, ref), handle: ks.isHeap(ref) ? ks.heapHandle(ref) : 0, existed: true };
+}
+
+/**
+ * Stores a list after a write (commit for lists): deletes it when empty, re-packs it
+ * or moves it to the heap, re-accounts a heap list; keeps the TTL and wakes clients
+ * blocked on a key it creates. false after replying OOM (nothing changed then for a
+ * packed list).
+ */
+function commitList(ctx: CommandContext, key: Buffer, c: OpenList): boolean {
+  const ks = ctx.ks;
+  const list = c.obj;
+  if (list.size === 0) {
+    if (c.existed) ks.delete(key);
+    return true;
+  }
+  if (c.handle !== 0) {
+    ks.heap.setBytes(c.handle, list.bytes);
+    return true;
+  }
+  const old = ks.find(key, false);
+  const expireAt = old === 0 ? 0 : ks.expireAt(old);
+  const packed = packedSizeIfFits(list, ctx.server.config);
+  if (packed >= 0) {
+    const ref = ks.write(key, TYPE_LIST, packed, expireAt, old);
+    if (ref === 0) return oom(ctx);
+    list.writePacked(ks.page(ref), ks.valueStart(ref));
+  } else {
+    const ref = ks.writeHeap(key, TYPE_LIST, list, list.bytes, expireAt, old);
+    if (ref === 0) return oom(ctx);
+    c.handle = ks.heapHandle(ref);
+  }
+  if (!c.existed) ctx.server.blocking.signal(key);
+  c.existed = true;
+  return true;
+}
+
+function oom(ctx: CommandContext): false {
+  ctx.out.error(WireErrors.oom);
+  return false;
 }
 
 // --- push ------------------------------------------------------------------------------
@@ -111,25 +202,68 @@ function writeBulks(ctx: CommandContext, items: string[]): void {
 function pushGeneric(ctx: CommandContext, argv: Buffer[], head: boolean, onlyIfExists: boolean): void {
   const key = argv[1]!;
   const ks = ctx.ks;
-  const ref = ks.find(key, false);
-  if (ref !== 0 && ks.type(ref) === TYPE_LIST && !ks.isHeap(ref) && pushPacked(ctx, key, ref, argv, head)) return;
-  const c = openForWrite(ctx, key, listType, !onlyIfExists);
-  if (c === undefined) return;
-  if (c === null) {
-    ctx.out.raw(Replies.zero);
+  const ref = ks.find(key);
+  if (ref === 0) {
+    if (onlyIfExists) ctx.out.raw(Replies.zero);
+    else createList(ctx, key, argv, head);
     return;
   }
-  const list = c.obj;
-  for (let j = 2; j < argv.length; j++) list.push(latin1(argv[j]!), head);
-  if (!commit(ctx, key, c)) return;
-  ctx.out.integer(list.size);
+  if (ks.type(ref) !== TYPE_LIST) {
+    ctx.out.error(WireErrors.wrongType);
+    return;
+  }
+  if (ks.isHeap(ref)) {
+    const handle = ks.heapHandle(ref);
+    const list = ks.heap.get(handle) as ListValue;
+    list.fill = ctx.server.config.listMaxListpackSize;
+    if (head) for (let j = 2; j < argv.length; j++) list.pushHead(argv[j]!);
+    else for (let j = 2; j < argv.length; j++) list.pushTail(argv[j]!);
+    ks.heap.setBytes(handle, list.bytes);
+    ctx.out.integer(list.size);
+    return;
+  }
+  if (pushPacked(ctx, key, ref, argv, head)) return;
+  // The packed list outgrows its limits: decoded, pushed, moved to the heap.
+  const c: OpenList = { obj: listAt(ctx, ref), handle: 0, existed: true };
+  for (let j = 2; j < argv.length; j++) c.obj.push(argv[j]!, head);
+  if (!commitList(ctx, key, c)) return;
+  ctx.out.integer(c.obj.size);
+}
+
+/** A push creating key: packed straight into a new item when it fits, else a heap list. */
+function createList(ctx: CommandContext, key: Buffer, argv: Buffer[], head: boolean): void {
+  const n = argv.length - 2;
+  let bytes = 4;
+  for (let j = 2; j < argv.length; j++) bytes += packedEntryBytes(argv[j]!.length);
+  if (!packedListFits(n, bytes, ctx.server.config)) {
+    const c: OpenList = { obj: new ListValue([], ctx.server.config.listMaxListpackSize), handle: 0, existed: false };
+    for (let j = 2; j < argv.length; j++) c.obj.push(argv[j]!, head);
+    if (!commitList(ctx, key, c)) return;
+    ctx.out.integer(c.obj.size);
+    return;
+  }
+  const ks = ctx.ks;
+  const ref = ks.write(key, TYPE_LIST, bytes, 0, 0);
+  if (ref === 0) {
+    oom(ctx);
+    return;
+  }
+  const page = ks.page(ref);
+  const s = ks.valueStart(ref);
+  page.writeUInt32LE(n, s);
+  let p = s + 4;
+  // LPUSH a b c puts c first.
+  if (head) for (let j = argv.length - 1; j >= 2; j--) p = writePackedEntry(page, p, argv[j]!);
+  else for (let j = 2; j < argv.length; j++) p = writePackedEntry(page, p, argv[j]!);
+  ctx.server.blocking.signal(key);
+  ctx.out.integer(n);
 }
 
 /**
  * Pushes argv[2...] onto a packed list in place, without decoding it: grows the item
  * (geometrically, so repeated pushes are amortised O(1) plus a memmove for LPUSH)
  * and writes the new entries. False, with nothing done, when the list would outgrow
- * the packed limits (the general path then moves it to the heap).
+ * the packed limits (the caller then moves it to the heap).
  */
 function pushPacked(ctx: CommandContext, key: Buffer, ref: number, argv: Buffer[], head: boolean): boolean {
   const ks = ctx.ks;
@@ -138,7 +272,6 @@ function pushPacked(ctx: CommandContext, key: Buffer, ref: number, argv: Buffer[
   let added = 0;
   for (let j = 2; j < argv.length; j++) added += packedEntryBytes(argv[j]!.length);
   if (!packedListFits(count, oldLen + added, ctx.server.config)) return false;
-  ks.touch(ref);
   const r = ks.resizeValue(key, ref, oldLen + added);
   if (r === 0) {
     ctx.out.error(WireErrors.oom);
@@ -166,13 +299,20 @@ function pushPacked(ctx: CommandContext, key: Buffer, ref: number, argv: Buffer[
 const tailPos: number[] = [];
 const tailLen: number[] = [];
 
+/** `*2` and the key, ahead of what BLPOP / LMPOP pop. */
+function keyPrefix(ctx: CommandContext, key: Buffer): void {
+  ctx.out.arrayHeader(2);
+  bulk(ctx.out, key, 0, key.length);
+}
+
 /**
  * LPOP / RPOP on a packed list in place: replies straight from the arena page, then
  * closes the gap and shrinks the item where it is (or deletes it when emptied).
- * `count` < 0: no count argument (a bulk reply). False, with nothing done, when the
- * item would be left mostly empty: the general path re-packs it into a smaller chunk.
+ * `count` < 0: no count argument (a bulk reply). `withKey`: the reply is [key, what
+ * was popped] (BLPOP, LMPOP). False, with nothing done, when the item would be left
+ * mostly empty: the caller then re-packs it into a smaller chunk.
  */
-function popPacked(ctx: CommandContext, key: Buffer, ref: number, head: boolean, count: number): boolean {
+function popPacked(ctx: CommandContext, key: Buffer, ref: number, head: boolean, count: number, withKey: boolean): boolean {
   const ks = ctx.ks;
   const out = ctx.out;
   const page = ks.page(ref);
@@ -188,14 +328,14 @@ function popPacked(ctx: CommandContext, key: Buffer, ref: number, head: boolean,
     cut = reader.nextAt;
     newLen = head ? 4 + (end - cut) : cut - vs;
     if (ks.valueCapacity(ref) > newLen * 2 + 64) return false;
-    ks.touch(ref);
   }
+  if (withKey) keyPrefix(ctx, key);
   if (count >= 0) out.arrayHeader(k);
   if (head) {
     reader.open(page, vs);
     for (let i = 0; i < k; i++) {
       reader.next();
-      out.bulkFrom(page, reader.pos, reader.pos + reader.len);
+      bulk(out, page, reader.pos, reader.len);
     }
   } else {
     if (k === n) reader.open(page, vs);
@@ -204,7 +344,7 @@ function popPacked(ctx: CommandContext, key: Buffer, ref: number, head: boolean,
       tailPos[i] = reader.pos;
       tailLen[i] = reader.len;
     }
-    for (let i = k - 1; i >= 0; i--) out.bulkFrom(page, tailPos[i]!, tailPos[i]! + tailLen[i]!);
+    for (let i = k - 1; i >= 0; i--) bulk(out, page, tailPos[i]!, tailLen[i]!);
   }
   if (k === n) {
     ks.remove(ref);
@@ -216,6 +356,59 @@ function popPacked(ctx: CommandContext, key: Buffer, ref: number, head: boolean,
   ks.endWrite(ref);
   ks.resizeValue(key, ref, newLen); // smaller: in place, cannot fail
   return true;
+}
+
+/** Popped entries waiting for their reply until the list is committed. */
+const poppedBuf: Buffer[] = [];
+const poppedPos: number[] = [];
+const poppedLen: number[] = [];
+
+/**
+ * Pops from the live list item at ref (touched by the caller) and replies: a bulk
+ * when count < 0, else an array of up to count elements in pop order; as [key, that]
+ * when `withKey` (BLPOP, LMPOP).
+ */
+function popAt(ctx: CommandContext, key: Buffer, ref: number, head: boolean, count: number, withKey: boolean): void {
+  const ks = ctx.ks;
+  const out = ctx.out;
+  if (ks.isHeap(ref)) {
+    // The popped bytes stay in their node: reply from there, then re-account.
+    const handle = ks.heapHandle(ref);
+    const list = ks.heap.get(handle) as ListValue;
+    if (withKey) keyPrefix(ctx, key);
+    if (count < 0) {
+      list.pop(head);
+      bulk(out, list.buf, list.pos, list.len);
+    } else {
+      const n = Math.min(count, list.size);
+      out.arrayHeader(n);
+      for (let i = 0; i < n; i++) {
+        list.pop(head);
+        bulk(out, list.buf, list.pos, list.len);
+      }
+    }
+    list.forget();
+    if (list.size === 0) ks.remove(ref);
+    else ks.heap.setBytes(handle, list.bytes);
+    return;
+  }
+  if (popPacked(ctx, key, ref, head, count, withKey)) return;
+  // Re-packed smaller: decoded, popped, committed; the reply (from the decoded nodes) only once that worked.
+  const c: OpenList = { obj: listAt(ctx, ref), handle: 0, existed: true };
+  const list = c.obj;
+  const n = count < 0 ? 1 : Math.min(count, list.size);
+  for (let i = 0; i < n; i++) {
+    list.pop(head);
+    poppedBuf[i] = list.buf;
+    poppedPos[i] = list.pos;
+    poppedLen[i] = list.len;
+  }
+  if (commitList(ctx, key, c)) {
+    if (withKey) keyPrefix(ctx, key);
+    if (count >= 0) out.arrayHeader(n);
+    for (let i = 0; i < n; i++) bulk(out, poppedBuf[i]!, poppedPos[i]!, poppedLen[i]!);
+  }
+  poppedBuf.length = 0;
 }
 
 /** LPUSH key element [element ...] */
@@ -256,28 +449,21 @@ function popGeneric(ctx: CommandContext, argv: Buffer[], head: boolean): void {
   }
   const key = argv[1]!;
   const ks = ctx.ks;
-  const ref = ks.find(key, false);
-  if (ref !== 0 && ks.type(ref) === TYPE_LIST && !ks.isHeap(ref) && !(hasCount && count === 0) && popPacked(ctx, key, ref, head, hasCount ? count : -1)) return;
-  const c = openForWrite(ctx, key, listType, false);
-  if (c === undefined) return;
-  if (c === null) {
+  const ref = ks.find(key);
+  if (ref === 0) {
     if (hasCount) out.nilArray();
     else out.nil();
+    return;
+  }
+  if (ks.type(ref) !== TYPE_LIST) {
+    out.error(WireErrors.wrongType);
     return;
   }
   if (hasCount && count === 0) {
     out.raw(Replies.emptyArray);
     return;
   }
-  if (!hasCount) {
-    const v = c.obj.pop(head);
-    if (!commit(ctx, key, c)) return;
-    out.bulkLatin1(v);
-    return;
-  }
-  const items = popMany(c.obj, head, count);
-  if (!commit(ctx, key, c)) return;
-  writeBulks(ctx, items);
+  popAt(ctx, key, ref, head, hasCount ? count : -1, false);
 }
 
 /** LPOP key [count] */
@@ -337,16 +523,23 @@ function lrange(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   if (end >= len) end = len - 1;
-  if (list !== null) {
-    writeRange(ctx, list, start, end, false);
-    return;
-  }
   const out = ctx.out;
   out.arrayHeader(end - start + 1);
+  if (list !== null) {
+    list.seek(start);
+    bulk(out, list.buf, list.pos, list.len);
+    for (let i = start; i < end; i++) {
+      list.next();
+      bulk(out, list.buf, list.pos, list.len);
+    }
+    list.forget();
+    return;
+  }
   reader.skip(start);
+  const page = reader.page;
   for (let i = start; i <= end; i++) {
     reader.next();
-    out.bulkFrom(reader.page, reader.pos, reader.pos + reader.len);
+    bulk(out, page, reader.pos, reader.len);
   }
 }
 
@@ -359,10 +552,13 @@ function lindex(ctx: CommandContext, argv: Buffer[]): void {
   const len = list === null ? reader.count : list.size;
   if (index < 0) index += len;
   if (index < 0 || index >= len) ctx.out.nil();
-  else if (list !== null) ctx.out.bulkLatin1(list.at(index));
-  else {
+  else if (list !== null) {
+    list.seek(index);
+    bulk(ctx.out, list.buf, list.pos, list.len);
+    list.forget();
+  } else {
     reader.skip(index + 1);
-    ctx.out.bulkFrom(reader.page, reader.pos, reader.pos + reader.len);
+    bulk(ctx.out, reader.page, reader.pos, reader.len);
   }
 }
 
@@ -405,31 +601,42 @@ function lpos(ctx: CommandContext, argv: Buffer[]): void {
   }
   const fromTail = rank < 0;
   if (fromTail) rank = rankWraps ? 1 : -rank;
-  const c = openForRead(ctx, argv[1]!, listType);
-  if (c === undefined) return;
-  if (c === null) {
+  const ks = ctx.ks;
+  const ref = ks.lookupRead(argv[1]!);
+  if (ref === 0) {
     if (count !== -1) out.raw(Replies.emptyArray);
     else out.nil();
     return;
   }
-  const list = c.obj;
+  if (ks.type(ref) !== TYPE_LIST) {
+    out.error(WireErrors.wrongType);
+    return;
+  }
+  const list = listAt(ctx, ref);
   const len = list.size;
-  const ele = latin1(argv[2]!);
+  const ele = argv[2]!;
   const scan = maxlen === 0 ? len : Math.min(len, maxlen);
   let matches = 0;
   const found: number[] | null = count !== -1 ? [] : null;
+  if (scan > 0) list.seek(fromTail ? len - 1 : 0);
   for (let k = 0; k < scan; k++) {
-    const i = fromTail ? len - 1 - k : k;
-    if (list.at(i) !== ele) continue;
+    if (k > 0) {
+      if (fromTail) list.prev();
+      else list.next();
+    }
+    if (!list.currentEquals(ele)) continue;
     matches++;
     if (matches < rank) continue;
+    const i = fromTail ? len - 1 - k : k;
     if (found === null) {
+      list.forget();
       out.integer(i);
       return;
     }
     found.push(i);
     if (count !== 0 && !rankWraps && found.length >= count) break;
   }
+  list.forget();
   if (found === null) out.nil();
   else {
     out.arrayHeader(found.length);
@@ -442,7 +649,7 @@ function lpos(ctx: CommandContext, argv: Buffer[]): void {
 /** LSET key index element */
 function lset(ctx: CommandContext, argv: Buffer[]): void {
   const key = argv[1]!;
-  const c = openForWrite(ctx, key, listType, false);
+  const c = openList(ctx, key, false);
   if (c === undefined) return;
   if (c === null) {
     ctx.out.error(WireErrors.noSuchKey);
@@ -456,8 +663,8 @@ function lset(ctx: CommandContext, argv: Buffer[]): void {
     ctx.out.error('ERR index out of range');
     return;
   }
-  c.obj.setAt(index, latin1(argv[3]!));
-  if (!commit(ctx, key, c)) return;
+  c.obj.setAt(index, argv[3]!);
+  if (!commitList(ctx, key, c)) return;
   ctx.out.raw(Replies.ok);
 }
 
@@ -471,19 +678,19 @@ function linsert(ctx: CommandContext, argv: Buffer[]): void {
     return;
   }
   const key = argv[1]!;
-  const c = openForWrite(ctx, key, listType, false);
+  const c = openList(ctx, key, false);
   if (c === undefined) return;
   if (c === null) {
     ctx.out.raw(Replies.zero);
     return;
   }
-  const i = c.obj.indexOf(latin1(argv[3]!));
+  const i = c.obj.indexOf(argv[3]!);
   if (i < 0) {
     ctx.out.raw(Replies.minusOne);
     return;
   }
-  c.obj.insertAt(after ? i + 1 : i, latin1(argv[4]!));
-  if (!commit(ctx, key, c)) return;
+  c.obj.insertAt(after ? i + 1 : i, argv[4]!);
+  if (!commitList(ctx, key, c)) return;
   ctx.out.integer(c.obj.size);
 }
 
@@ -492,14 +699,14 @@ function lrem(ctx: CommandContext, argv: Buffer[]): void {
   const n = longOrReply(ctx, argv[2]!);
   if (n === undefined) return;
   const key = argv[1]!;
-  const c = openForWrite(ctx, key, listType, false);
+  const c = openList(ctx, key, false);
   if (c === undefined) return;
   if (c === null) {
     ctx.out.raw(Replies.zero);
     return;
   }
-  const removed = c.obj.removeEqual(latin1(argv[3]!), Math.abs(n), n < 0);
-  if (removed !== 0 && !commit(ctx, key, c)) return;
+  const removed = c.obj.removeEqual(argv[3]!, Math.abs(n), n < 0);
+  if (removed !== 0 && !commitList(ctx, key, c)) return;
   ctx.out.integer(removed);
 }
 
@@ -510,7 +717,7 @@ function ltrim(ctx: CommandContext, argv: Buffer[]): void {
   let end = longOrReply(ctx, argv[3]!);
   if (end === undefined) return;
   const key = argv[1]!;
-  const c = openForWrite(ctx, key, listType, false);
+  const c = openList(ctx, key, false);
   if (c === undefined) return;
   if (c === null) {
     ctx.out.raw(Replies.ok);
@@ -532,7 +739,7 @@ function ltrim(ctx: CommandContext, argv: Buffer[]): void {
   }
   if (front !== 0 || back !== 0) {
     c.obj.trim(front, back);
-    if (!commit(ctx, key, c)) return;
+    if (!commitList(ctx, key, c)) return;
   }
   ctx.out.raw(Replies.ok);
 }
@@ -545,7 +752,7 @@ function ltrim(ctx: CommandContext, argv: Buffer[]): void {
  * missing (checked by the caller's open); dst is checked here.
  */
 function moveGeneric(ctx: CommandContext, src: Buffer, dst: Buffer, fromHead: boolean, toHead: boolean): void {
-  const s = openForWrite(ctx, src, listType, false);
+  const s = openList(ctx, src, false);
   if (s === undefined) return;
   if (s === null) {
     ctx.out.nil();
@@ -555,29 +762,35 @@ function moveGeneric(ctx: CommandContext, src: Buffer, dst: Buffer, fromHead: bo
     ctx.out.error(WireErrors.wrongType);
     return;
   }
-  moveFrom(ctx, s.obj, s.handle, src, dst, fromHead, toHead);
+  moveFrom(ctx, s, src, dst, fromHead, toHead);
 }
 
-/** The move once src (open as `list`) is known non-empty and dst a list or missing. */
-function moveFrom(ctx: CommandContext, list: ListValue, handle: number, src: Buffer, dst: Buffer, fromHead: boolean, toHead: boolean): void {
+/** The move once src (open as `s`) is known non-empty and dst a list or missing. */
+function moveFrom(ctx: CommandContext, s: OpenList, src: Buffer, dst: Buffer, fromHead: boolean, toHead: boolean): void {
+  const list = s.obj;
   if (src.equals(dst)) {
-    const v = list.pop(fromHead);
+    list.pop(fromHead);
+    const v = list.copyCurrent();
+    list.forget();
     list.push(v, toHead);
-    if (!commit(ctx, src, { obj: list, handle, existed: true, type: listType })) return;
-    ctx.out.bulkLatin1(v);
+    if (!commitList(ctx, src, s)) return;
+    ctx.out.bulkFrom(v, 0, v.length);
     return;
   }
-  const v = fromHead ? list.at(0) : list.at(list.size - 1);
-  const d = openForWrite(ctx, dst, listType, true);
+  list.seek(fromHead ? 0 : list.size - 1);
+  const v = list.copyCurrent();
+  list.forget();
+  const d = openList(ctx, dst, true);
   if (d === undefined || d === null) return; // dst was checked: neither happens
   d.obj.push(v, toHead);
-  if (!commit(ctx, dst, d)) return;
+  if (!commitList(ctx, dst, d)) return;
   // dst's write may have evicted src (maxmemory): pop only from a source still there.
   if (ctx.ks.find(src, false) !== 0) {
     list.pop(fromHead);
-    if (!commit(ctx, src, { obj: list, handle, existed: true, type: listType })) return;
+    list.forget();
+    if (!commitList(ctx, src, s)) return;
   }
-  ctx.out.bulkLatin1(v);
+  ctx.out.bulkFrom(v, 0, v.length);
 }
 
 /** LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> */
@@ -611,21 +824,7 @@ function popFirst(ctx: CommandContext, keys: readonly Buffer[], head: boolean, c
       ctx.out.error(WireErrors.wrongType);
       return true;
     }
-    const c = openForWrite(ctx, key, listType, false);
-    if (c === undefined || c === null) continue;
-    if (count < 0) {
-      const v = c.obj.pop(head);
-      if (!commit(ctx, key, c)) return true;
-      ctx.out.arrayHeader(2);
-      ctx.out.bulkFrom(key, 0, key.length);
-      ctx.out.bulkLatin1(v);
-      return true;
-    }
-    const items = popMany(c.obj, head, count);
-    if (!commit(ctx, key, c)) return true;
-    ctx.out.arrayHeader(2);
-    ctx.out.bulkFrom(key, 0, key.length);
-    writeBulks(ctx, items);
+    popAt(ctx, key, ref, head, count, true);
     return true;
   }
   return false;
@@ -714,11 +913,11 @@ function blmpop(ctx: CommandContext, argv: Buffer[]): void {
 function blockingMove(ctx: CommandContext, src: Buffer, dst: Buffer, fromHead: boolean, toHead: boolean, timeoutArg: Buffer): void {
   const deadline = deadlineOrReply(ctx, timeoutArg);
   if (deadline === undefined) return;
-  const s = openForWrite(ctx, src, listType, false);
+  const s = openList(ctx, src, false);
   if (s === undefined) return;
   if (s !== null) {
     if (holdsOtherType(ctx, dst)) ctx.out.error(WireErrors.wrongType);
-    else moveFrom(ctx, s.obj, s.handle, src, dst, fromHead, toHead);
+    else moveFrom(ctx, s, src, dst, fromHead, toHead);
     return;
   }
   const srcKey = Buffer.from(src);

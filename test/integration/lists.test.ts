@@ -799,6 +799,70 @@ t.test('model test: random operations against a JS array model', async (t) => {
   await run(['CONFIG', 'SET', 'list-max-listpack-size', '-2']);
 });
 
+t.test('long lists: reads, edits and pops across many nodes', async (t) => {
+  // Tens of thousands of elements (many quicklist nodes in Redis and Shoal), elements
+  // of 1-3 byte length prefixes; every read checked against a JS model.
+  for (const fill of ['-2', '5']) {
+    await run(['CONFIG', 'SET', 'list-max-listpack-size', fill]);
+    await run(['DEL', 'long']);
+    const rnd = prng(fill === '-2' ? 31 : 32);
+    const int = (n: number): number => Math.floor(rnd() * n);
+    const element = (i: number): string => (i % 997 === 0 ? `big${i}-${'b'.repeat(i % 2 ? 200 : 17000)}` : `e${i}-${'x'.repeat(i % 23)}`);
+    const model: string[] = [];
+    const cmds: string[][] = [];
+    for (let i = 0; i < 30_000; i += 50) {
+      const items = Array.from({ length: 50 }, (_, j) => element(i + j));
+      if ((i / 50) % 2 === 0) {
+        cmds.push(['RPUSH', 'long', ...items]);
+        model.push(...items);
+      } else {
+        cmds.push(['LPUSH', 'long', ...items]);
+        model.unshift(...items.reverse());
+      }
+    }
+    await runMany(run, cmds, 100);
+    t.equal(await run(['LLEN', 'long']), model.length, `fill ${fill}: LLEN`);
+    let bad = 0;
+    const check = async (what: string, got: RespValue, want: RespValue): Promise<void> => {
+      if (JSON.stringify(got) === JSON.stringify(want)) return;
+      bad++;
+      if (bad <= 3) t.same(got, want, `fill ${fill}: ${what}`);
+    };
+    for (let k = 0; k < 40; k++) {
+      const start = int(model.length + 20) - 10;
+      const stop = start + int(300);
+      const s = start < 0 ? Math.max(0, start + model.length) : start;
+      const e = stop < 0 ? stop + model.length : stop;
+      await check(`LRANGE ${start} ${stop}`, await run(['LRANGE', 'long', String(start), String(stop)]), s > e ? [] : model.slice(s, e + 1));
+      const i = int(model.length * 2) - model.length;
+      await check(`LINDEX ${i}`, await run(['LINDEX', 'long', String(i)]), model.at(i) ?? null);
+    }
+    for (let k = 0; k < 30; k++) {
+      const i = int(model.length);
+      const v = k % 3 === 0 ? `set${k}-${'s'.repeat(300)}` : `set${k}`;
+      await check(`LSET ${i}`, await run(['LSET', 'long', String(i), v]), 'OK');
+      model[i] = v;
+      const pivot = model[int(model.length)]!;
+      const at = model.indexOf(pivot);
+      await check(`LINSERT after ${pivot}`, await run(['LINSERT', 'long', 'AFTER', pivot, `ins${k}`]), model.length + 1);
+      model.splice(at + 1, 0, `ins${k}`);
+    }
+    const target = model[int(model.length)]!;
+    const from = model.lastIndexOf(target);
+    await check('LPOS RANK -1', await run(['LPOS', 'long', target, 'RANK', '-1']), from);
+    await check('LREM e1-x', await run(['LREM', 'long', '0', 'e1-x']), model.filter((e) => e === 'e1-x').length);
+    for (let i = model.length - 1; i >= 0; i--) if (model[i] === 'e1-x') model.splice(i, 1);
+    await check('LPOP 777', await run(['LPOP', 'long', '777']), model.splice(0, 777));
+    await check('RPOP 555', await run(['RPOP', 'long', '555']), model.splice(model.length - 555).reverse());
+    await check('LTRIM', await run(['LTRIM', 'long', '1000', '-1000']), 'OK');
+    model.splice(0, 1000);
+    model.splice(model.length - 999);
+    await check('final contents', await run(['LRANGE', 'long', '0', '-1']), model);
+    t.equal(bad, 0, `fill ${fill}: every reply matched the model (${model.length} elements left)`);
+  }
+  await run(['CONFIG', 'SET', 'list-max-listpack-size', '-2']);
+});
+
 t.test('direct worker connection: lists behave the same (Shoal only)', { skip: !isShoal }, async (t) => {
   // MOVED for a key another worker owns; the owner answers.
   let served = 0;
