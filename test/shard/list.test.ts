@@ -8,17 +8,8 @@ import t, { type Test } from 'tap';
 import { ListValue, listType } from '../../shard/types/list.js';
 import { packedLength, encodePacked, readPacked } from '../../shard/types/packed.js';
 import type { ShoalConfig } from '../../shared/config/schema.js';
+import { rng as prng } from '../helpers/random.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const cur = (l: ListValue): string => l.buf.toString('latin1', l.pos, l.pos + l.len);
