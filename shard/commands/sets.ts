@@ -53,7 +53,7 @@ function replyList(out: ReplyWriter, members: readonly string[], asSet: boolean)
 
 /** Membership without decoding a packed set. */
 function refHas(ks: Keyspace, ref: number, member: Buffer): boolean {
-  if (ks.isHeap(ref)) return (ks.heap.get(ks.heapHandle(ref)) as SetValue).has(latin1(member));
+  if (ks.isHeap(ref)) return (ks.heap.get(ks.heapHandle(ref)) as SetValue).hasBytes(member);
   const s = ks.valueStart(ref);
   return packedSetHas(ks.page(ref), s, s + ks.valueLen(ref), member);
 }
@@ -63,9 +63,11 @@ function sadd(ctx: CommandContext, argv: Buffer[]): void {
   const key = argv[1]!;
   const c = openForWrite(ctx, key, setType, true);
   if (!c) return;
+  const s = c.obj;
   const limit = limitOf(ctx);
   let added = 0;
-  for (let j = 2; j < argv.length; j++) if (c.obj.add(latin1(argv[j]!), limit)) added++;
+  // A table looks the arguments' bytes up as they are: no string for a member already there.
+  for (let j = 2; j < argv.length; j++) if (s.addBytes(argv[j]!, limit)) added++;
   if (added > 0 && !commit(ctx, key, c)) return;
   ctx.out.integer(added);
 }
@@ -77,7 +79,7 @@ function srem(ctx: CommandContext, argv: Buffer[]): void {
   if (c === undefined) return;
   if (c === null) return ctx.out.raw(Replies.zero);
   let removed = 0;
-  for (let j = 2; j < argv.length && c.obj.size > 0; j++) if (c.obj.remove(latin1(argv[j]!))) removed++;
+  for (let j = 2; j < argv.length && c.obj.size > 0; j++) if (c.obj.removeBytes(argv[j]!)) removed++;
   if (removed > 0 && !commit(ctx, key, c)) return;
   ctx.out.integer(removed);
 }
@@ -159,6 +161,16 @@ function spop(ctx: CommandContext, argv: Buffer[]): void {
     const c = openForWrite(ctx, key, setType, false);
     if (c === undefined) return;
     if (c === null) return out.nil();
+    const t = c.obj.table;
+    if (t !== null && c.handle !== 0) {
+      // On the heap commit cannot fail: reply from the member's bytes, then drop it.
+      const i = Math.floor(Math.random() * t.count);
+      const at = t.memberStart(i);
+      out.bulkFrom(t.data, at, at + t.memberLength(i));
+      t.removeAt(i);
+      commit(ctx, key, c);
+      return;
+    }
     const m = c.obj.pop();
     if (!commit(ctx, key, c)) return;
     return out.bulkLatin1(m);

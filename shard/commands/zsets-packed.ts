@@ -145,11 +145,13 @@ export function openPacked(ctx: CommandContext, key: Buffer): number {
 
 /**
  * ZADD key [flags] score member / ZINCRBY on a listpack that stays one (zsetAdd's
- * listpack branch). false: nothing done, take the general path.
+ * listpack branch). `ref` is the key's live item, a packed sorted set, found
+ * without touching it (this touches it). false: nothing done, take the general path.
  */
-export function zaddPacked(ctx: CommandContext, key: Buffer, member: Buffer, score: number, flags: number, ch: boolean): boolean {
-  const ref = openPacked(ctx, key);
-  if (ref === 0) return false;
+export function zaddPacked(ctx: CommandContext, key: Buffer, ref: number, member: Buffer, score: number, flags: number, ch: boolean): boolean {
+  const ks = ctx.ks;
+  ks.touch(ref);
+  view.index(ks.page(ref), ks.valueStart(ref));
   const out = ctx.out;
   const incr = (flags & INCR) !== 0;
   const i = view.find(member);

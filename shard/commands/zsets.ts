@@ -85,15 +85,40 @@ function zaddGeneric(ctx: CommandContext, argv: Buffer[], flags: number): void {
   if (nx && xx) return out.error('ERR XX and NX options at the same time are not compatible');
   if ((gt && nx) || (lt && nx) || (gt && lt)) return out.error('ERR GT, LT, and/or NX options at the same time are not compatible');
   if (incr && elements > 1) return out.error('ERR INCR option supports a single increment-element pair');
-  const scores = new Array<number>(elements);
-  for (let j = 0; j < elements; j++) {
-    const s = parseScore(argv[idx + j * 2]!);
+  // One pair (ZADD's usual shape, always ZINCRBY's) needs no array of scores.
+  let score0 = 0;
+  let scores: number[] | null = null;
+  if (elements === 1) {
+    const s = parseScore(argv[idx]!);
     if (s === null) return out.error(WireErrors.notFloat);
-    scores[j] = s;
+    score0 = s;
+  } else {
+    scores = new Array<number>(elements);
+    for (let j = 0; j < elements; j++) {
+      const s = parseScore(argv[idx + j * 2]!);
+      if (s === null) return out.error(WireErrors.notFloat);
+      scores[j] = s;
+    }
   }
   const key = argv[1]!;
+  const ks = ctx.ks;
+  // One lookup: a heap set is written here, a listpack by zaddPacked; the general
+  // path (a new key, another type, a listpack that converts) opens it again.
+  const ref = ks.find(key, false);
+  if (ref !== 0 && ks.isHeap(ref) && ks.type(ref) === TYPE_ZSET) {
+    // A skiplist on the heap: found by the arguments' bytes, changed in place (commit
+    // would only re-account it).
+    ks.touch(ref);
+    const handle = ks.heapHandle(ref);
+    const z = ks.heap.get(handle) as ZsetValue;
+    z.ensureDict();
+    if (!zaddPairs(ctx, z, argv, idx, elements, score0, scores, flags)) return;
+    // A move can split or merge tree nodes: re-account after any change.
+    if (zaddAdded !== 0 || zaddUpdated !== 0) ks.heap.setBytes(handle, z.bytes);
+    return zaddReply(ctx, incr, ch);
+  }
   // One pair on a listpack that stays one: edit its bytes in place.
-  if (elements === 1 && zaddPacked(ctx, key, argv[idx + 1]!, scores[0]!, flags, ch)) return;
+  if (elements === 1 && ref !== 0 && ks.type(ref) === TYPE_ZSET && zaddPacked(ctx, key, ref, argv[idx + 1]!, score0, flags, ch)) return;
   const c = openZsetWrite(ctx, key, !xx);
   if (c === undefined) return;
   if (c === null) {
@@ -101,43 +126,80 @@ function zaddGeneric(ctx: CommandContext, argv: Buffer[], flags: number): void {
     else out.raw(Replies.zero);
     return;
   }
-  const z = c.obj;
-  let added = 0;
-  let updated = 0;
-  let processed = 0;
-  let newScore = 0;
+  if (!zaddPairs(ctx, c.obj, argv, idx, elements, score0, scores, flags)) return;
+  if ((zaddAdded !== 0 || zaddUpdated !== 0) && !commit(ctx, key, c)) return;
+  zaddReply(ctx, incr, ch);
+}
+
+/** What the last zaddPairs did. */
+let zaddAdded = 0;
+let zaddUpdated = 0;
+let zaddProcessed = 0;
+let zaddNewScore = 0;
+
+/**
+ * zsetAdd for each (score, member) pair of argv from idx (scores parsed already:
+ * `scores`, or score0 for a single pair). A set with a member index finds each
+ * member by the argument's bytes; a small one (a decoded listpack) by its string.
+ * false after replying the INCR NaN error (only one pair then: nothing changed).
+ */
+function zaddPairs(ctx: CommandContext, z: ZsetValue, argv: Buffer[], idx: number, elements: number, score0: number, scores: number[] | null, flags: number): boolean {
+  const nx = (flags & NX) !== 0;
+  const xx = (flags & XX) !== 0;
+  const gt = (flags & GT) !== 0;
+  const lt = (flags & LT) !== 0;
+  const incr = (flags & INCR) !== 0;
+  zaddAdded = zaddUpdated = zaddProcessed = zaddNewScore = 0;
   for (let j = 0; j < elements; j++) {
-    const member = argv[idx + j * 2 + 1]!.toString('latin1');
-    let score = scores[j]!;
-    const cur = z.score(member);
+    const mb = argv[idx + j * 2 + 1]!;
+    let score = scores === null ? score0 : scores[j]!;
+    const d = z.members;
+    let pos = -1;
+    let member = '';
+    let cur: number | undefined;
+    if (d !== null) {
+      pos = d.find(mb, 0, mb.length);
+      if (pos >= 0) cur = d.scores[pos]!;
+    } else {
+      member = mb.toString('latin1');
+      cur = z.score(member);
+    }
     if (cur !== undefined) {
       if (nx) continue;
       if (incr) {
         score += cur;
         if (Number.isNaN(score)) {
-          // Only one pair with INCR: nothing was changed yet.
-          return out.error('ERR resulting score is not a number (NaN)');
+          ctx.out.error('ERR resulting score is not a number (NaN)');
+          return false;
         }
       }
       if ((lt && score >= cur) || (gt && score <= cur)) continue;
-      newScore = score;
+      zaddNewScore = score;
       if (score !== cur) {
-        z.update(member, cur, score);
-        updated++;
+        if (d !== null) z.updateAt(pos, cur, score);
+        else z.update(member, cur, score);
+        zaddUpdated++;
       }
-      processed++;
+      zaddProcessed++;
     } else if (!xx) {
-      z.insert(member, score);
-      newScore = score;
-      added++;
-      processed++;
+      // A member index: its find() just above missed these bytes.
+      if (d !== null) z.insertFound(mb, score);
+      else z.insert(member, score);
+      zaddNewScore = score;
+      zaddAdded++;
+      zaddProcessed++;
     }
   }
-  if ((added !== 0 || updated !== 0) && !commit(ctx, key, c)) return;
+  return true;
+}
+
+/** ZADD's reply after zaddPairs: the new score with INCR (nil when nothing was done), else the count. */
+function zaddReply(ctx: CommandContext, incr: boolean, ch: boolean): void {
+  const out = ctx.out;
   if (incr) {
-    if (processed !== 0) replyScore(out, newScore);
+    if (zaddProcessed !== 0) replyScore(out, zaddNewScore);
     else out.nil();
-  } else out.integer(ch ? added + updated : added);
+  } else out.integer(ch ? zaddAdded + zaddUpdated : zaddAdded);
 }
 
 function zadd(ctx: CommandContext, argv: Buffer[]): void {
@@ -181,7 +243,7 @@ function zscore(ctx: CommandContext, argv: Buffer[]): void {
     const i = view.find(argv[2]!);
     return i < 0 ? ctx.out.nil() : replyPackedScore(ctx, i);
   }
-  const s = z === null ? undefined : (z as ZsetValue).score(argv[2]!.toString('latin1'));
+  const s = z === null ? undefined : (z as ZsetValue).scoreOf(argv[2]!);
   if (s === undefined) ctx.out.nil();
   else replyScore(ctx.out, s);
 }
@@ -199,7 +261,7 @@ function zmscore(ctx: CommandContext, argv: Buffer[]): void {
       else replyPackedScore(ctx, k);
       continue;
     }
-    const s = z === null ? undefined : (z as ZsetValue).score(argv[i]!.toString('latin1'));
+    const s = z === null ? undefined : (z as ZsetValue).scoreOf(argv[i]!);
     if (s === undefined) out.nil();
     else replyScore(out, s);
   }

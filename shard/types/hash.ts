@@ -64,6 +64,7 @@
 import { TYPE_HASH } from '../arena/layout.js';
 import type { ShoalConfig } from '../../shared/config/schema.js';
 import type { CollectionType, CollectionValue } from './collection.js';
+import { hashBytes } from './keyed-hash.js';
 
 /** The HashValue and HashTable objects and their small fields. */
 const HEAP_BASE = 160;
@@ -73,56 +74,6 @@ const MIN_SLOTS = 16;
 const MIN_DATA = 1024;
 /** Dead bit of an entry's tag. */
 const DEAD = 0x80000000;
-
-/**
- * Per-worker random key of the field hash. Keyed HalfSipHash (SipHash on 32-bit
- * words, as Linux's hsiphash) rather than a seeded Murmur: Murmur has collisions
- * that hold for every seed, which would let a client fill one probe run with
- * crafted fields (Redis uses SipHash for the same reason).
- */
-const K0 = (Math.random() * 0x100000000) | 0;
-const K1 = (Math.random() * 0x100000000) | 0;
-
-/** 31-bit HalfSipHash-1-3 of b[start, end) under (K0, K1). */
-function hashBytes(b: Uint8Array, start: number, end: number): number {
-  let v0 = K0;
-  let v1 = K1;
-  let v2 = 0x6c796765 ^ K0;
-  let v3 = 0x74656462 ^ K1;
-  let i = start;
-  let m: number;
-  for (;;) {
-    if (i + 4 <= end) {
-      m = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
-      i += 4;
-    } else {
-      // Last word: the remaining bytes and the length in the top byte.
-      m = (end - start) << 24;
-      const rest = end - i;
-      if (rest > 2) m |= b[i + 2]! << 16;
-      if (rest > 1) m |= b[i + 1]! << 8;
-      if (rest > 0) m |= b[i]!;
-      i = end + 1;
-    }
-    v3 ^= m;
-    // One SipRound (c = 1).
-    v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
-    v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
-    v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
-    v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
-    v0 ^= m;
-    if (i > end) break;
-  }
-  v2 ^= 0xff;
-  // Three finalization rounds (d = 3).
-  for (let r = 0; r < 3; r++) {
-    v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
-    v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
-    v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
-    v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
-  }
-  return (v1 ^ v3) & 0x7fffffff;
-}
 
 function readU32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;

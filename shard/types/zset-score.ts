@@ -195,7 +195,13 @@ export function parseScore(b: Buffer): number | null {
         break;
       }
     }
-    if (ok && digitsSeen) return Number(b.toString('latin1'));
+    if (ok && digitsSeen) {
+      if (dot) return Number(b.toString('latin1'));
+      // At most 15 digits: exact in a double, no string needed ("-0" gives -0).
+      let v = 0;
+      for (let k = b[0] === 45 ? 1 : 0; k < len; k++) v = v * 10 + (b[k]! - 48);
+      return b[0] === 45 ? -v : v;
+    }
   }
   if (isSpace(b[0]!)) return null;
   const s = b.toString('latin1');

@@ -28,6 +28,10 @@
  * not forced further, which keeps deletes cheap and leaves at worst half used on
  * average (no two small siblings stay side by side).
  *
+ * A score change (ZADD of a member already there) is one move(): when the new place
+ * is in the same leaf the pairs in between shift by one; otherwise a removal and an
+ * insertion. Either way the tree keeps the member's string it already had.
+ *
  * Range searches take a monotone predicate "below the bound" (score < x, member <= y
  * ...) and return the rank of the first pair not below it, leaving the position in
  * `hitLeaf`/`hitIdx`. Lex predicates are only monotone when all scores are equal,
@@ -253,43 +257,46 @@ export class ScoreTree {
   }
 
   /**
-   * Walks to the leaf where (s, m) is or belongs, recording the path, adding `delta`
-   * to the counts on the way. Returns the rank (pairs before it); the leaf index is
-   * hitIdx and the leaf is #pathLeaf.
+   * Walks to the leaf where (s, m) is or belongs, recording the path (#pathNode /
+   * #pathIdx for levels 0 .. height-1, root first), adding `delta` to the counts on
+   * the way. Returns the leaf; the index in it is hitIdx. With `wantRank` it also
+   * sums the counts left of the path into #rank (pairs before it).
    */
-  #descendKey(s: number, m: string, delta: number): Leaf {
+  #descendKey(s: number, m: string, delta: number, wantRank: boolean): Leaf {
     let node = this.root;
     let rank = 0;
     const pn = this.#pathNode;
     const pi = this.#pathIdx;
-    pn.length = 0;
-    pi.length = 0;
-    for (let h = this.height; h > 0; h--) {
+    for (let level = 0, h = this.height; h > 0; h--, level++) {
       const inner = node as Inner;
+      const sepS = inner.sepS;
       // last kid whose separator is <= (s, m)
       let lo = 1;
-      let hi = inner.kids.length - 1;
+      let hi = sepS.length - 1;
       let i = 0;
       while (lo <= hi) {
         const mid = (lo + hi) >> 1;
-        if (!before(s, m, inner.sepS[mid]!, inner.sepM[mid]!)) {
+        const ss = sepS[mid]!;
+        if (s > ss || (s === ss && m >= inner.sepM[mid]!)) {
           i = mid;
           lo = mid + 1;
         } else hi = mid - 1;
       }
       const counts = inner.counts;
-      for (let k = 0; k < i; k++) rank += counts[k]!;
-      counts[i]! += delta;
-      pn.push(inner);
-      pi.push(i);
+      if (wantRank) for (let k = 0; k < i; k++) rank += counts[k]!;
+      if (delta !== 0) counts[i]! += delta;
+      pn[level] = inner;
+      pi[level] = i;
       node = inner.kids[i]!;
     }
     const leaf = node as Leaf;
+    const ls = leaf.s;
     let lo = 0;
-    let hi = leaf.m.length;
+    let hi = ls.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (before(leaf.s[mid]!, leaf.m[mid]!, s, m)) lo = mid + 1;
+      const ms = ls[mid]!;
+      if (ms < s || (ms === s && leaf.m[mid]! < m)) lo = mid + 1;
       else hi = mid;
     }
     this.hitIdx = lo;
@@ -301,7 +308,7 @@ export class ScoreTree {
 
   /** 0-based rank of a pair that is in the tree. */
   rankOf(s: number, m: string): number {
-    this.#descendKey(s, m, 0);
+    this.#descendKey(s, m, 0, true);
     return this.#rank;
   }
 
@@ -309,36 +316,120 @@ export class ScoreTree {
 
   /** Adds a pair that is not in the tree. */
   insert(s: number, m: string): void {
-    const leaf = this.#descendKey(s, m, 1);
+    const leaf = this.#descendKey(s, m, 1, false);
     const i = this.hitIdx;
-    if (i === leaf.m.length) {
-      leaf.m.push(m);
-      leaf.s.push(s);
-    } else {
-      leaf.m.splice(i, 0, m);
-      leaf.s.splice(i, 0, s);
+    const lm = leaf.m;
+    const ls = leaf.s;
+    const n = lm.length;
+    // Open a hole at i by hand: splice would allocate its (empty) result array.
+    lm.push(m);
+    ls.push(s);
+    for (let k = n; k > i; k--) {
+      lm[k] = lm[k - 1]!;
+      ls[k] = ls[k - 1]!;
     }
+    lm[i] = m;
+    ls[i] = s;
     this.size++;
-    if (leaf.m.length > LEAF_CAP) this.#splitLeaf(leaf, i);
+    if (n + 1 > LEAF_CAP) this.#splitLeaf(leaf, i);
   }
 
   /** Removes a pair that is in the tree. */
   remove(s: number, m: string): void {
-    const leaf = this.#descendKey(s, m, -1);
+    const leaf = this.#descendKey(s, m, -1, false);
+    this.#removeAt(leaf, this.hitIdx);
+  }
+
+  /**
+   * Moves the pair (from, m), which is in the tree, to score `to`, and returns the
+   * member string the tree keeps for it (its own, not `m`: the caller's copy can die
+   * young). When the new place is in the same leaf the pairs between the two places
+   * shift by one and no count changes; otherwise it is a removal and an insertion.
+   */
+  move(from: number, m: string, to: number): string {
+    const leaf = this.#descendKey(from, m, 0, false);
     const i = this.hitIdx;
-    if (i === leaf.m.length - 1) {
-      leaf.m.pop();
-      leaf.s.pop();
-    } else {
-      leaf.m.splice(i, 1);
-      leaf.s.splice(i, 1);
+    const lm = leaf.m;
+    const ls = leaf.s;
+    const kept = lm[i]!;
+    const n = lm.length;
+    // (to, m) belongs in this leaf when some other pair of it is below (or it is the
+    // first leaf) and some other pair above (or it is the last leaf).
+    const a = i === 0 ? 1 : 0;
+    const b = i === n - 1 ? n - 2 : n - 1;
+    const lowOk = leaf.prev === null || (a < n && (ls[a]! < to || (ls[a] === to && lm[a]! < m)));
+    const highOk = leaf.next === null || (b >= 0 && (to < ls[b]! || (to === ls[b] && m < lm[b]!)));
+    if (lowOk && highOk) {
+      // First index whose pair is not below (to, m); pair i counts as its right
+      // neighbour does (its left one at the end), which keeps the test monotone.
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const k = mid !== i ? mid : mid + 1 < n ? mid + 1 : mid - 1;
+        if (k >= 0 && (ls[k]! < to || (ls[k] === to && lm[k]! < m))) lo = mid + 1;
+        else hi = mid;
+      }
+      let j = lo;
+      if (j > i) {
+        j--;
+        for (let k = i; k < j; k++) {
+          lm[k] = lm[k + 1]!;
+          ls[k] = ls[k + 1]!;
+        }
+      } else {
+        for (let k = i; k > j; k--) {
+          lm[k] = lm[k - 1]!;
+          ls[k] = ls[k - 1]!;
+        }
+      }
+      lm[j] = kept;
+      ls[j] = to;
+      return kept;
     }
+    const pn = this.#pathNode;
+    const pi = this.#pathIdx;
+    for (let level = 0; level < this.height; level++) pn[level]!.counts[pi[level]!]!--;
+    this.#removeAt(leaf, i);
+    this.insert(to, kept);
+    return kept;
+  }
+
+  /** Removes the pair at rank r (0 <= r < size): a descent by counts, no comparisons. */
+  removeRank(r: number): void {
+    let node = this.root;
+    const pn = this.#pathNode;
+    const pi = this.#pathIdx;
+    for (let level = 0, h = this.height; h > 0; h--, level++) {
+      const inner = node as Inner;
+      const counts = inner.counts;
+      let i = 0;
+      while (r >= counts[i]!) r -= counts[i++]!;
+      counts[i]!--;
+      pn[level] = inner;
+      pi[level] = i;
+      node = inner.kids[i]!;
+    }
+    this.#removeAt(node as Leaf, r);
+  }
+
+  /** Removes the pair at index i of `leaf`, reached by the last descent (counts already adjusted). */
+  #removeAt(leaf: Leaf, i: number): void {
+    const lm = leaf.m;
+    const ls = leaf.s;
+    const n = lm.length - 1;
+    for (let k = i; k < n; k++) {
+      lm[k] = lm[k + 1]!;
+      ls[k] = ls[k + 1]!;
+    }
+    lm.pop();
+    ls.pop();
     this.size--;
     if (this.size === 0) {
       this.#reset();
       return;
     }
-    if (this.height > 0 && leaf.m.length < LEAF_MIN) this.#underflowLeaf(leaf);
+    if (this.height > 0 && n < LEAF_MIN) this.#underflowLeaf(leaf);
   }
 
   #reset(): void {

@@ -263,6 +263,46 @@ t.test('SPOP', async (t) => {
   t.equal((await runRaw(['SPOP', 'missing', '2'])).toString(), '*0\r\n');
 });
 
+t.test('a large hashtable: SADD SREM SISMEMBER SMISMEMBER SPOP SSCAN by member bytes', async (t) => {
+  const n = 3000;
+  const cmds: string[][] = [];
+  for (let i = 0; i < n; i += 300) cmds.push(['SADD', 'big', ...Array.from({ length: 300 }, (_, k) => `element:${String(i + k).padStart(6, '0')}`)]);
+  await runMany(run, cmds, 10);
+  await expectReplies(t, run, [
+    [['OBJECT', 'ENCODING', 'big'], 'hashtable'],
+    [['SCARD', 'big'], n],
+    [['SADD', 'big', 'element:000007', 'new1', 'new1', 'element:002999', 'new2'], 2],
+    [['SISMEMBER', 'big', 'element:001234'], 1],
+    [['SISMEMBER', 'big', 'element:1234'], 0],
+    [['SMISMEMBER', 'big', 'new1', 'nope', 'element:000000', ''], [1, 0, 1, 0]],
+    [['SREM', 'big', 'new1', 'new1', 'element:000010', 'nope'], 2],
+    [['SCARD', 'big'], n],
+    [['SADD', 'big', '', 'x\x00y'], 2],
+    [['SISMEMBER', 'big', ''], 1],
+    [['SREM', 'big', '', 'x\x00y'], 2],
+  ]);
+  // Pop a third one by one, then check what is left is exactly what was not popped.
+  const left = new Set<string>(Array.from({ length: n }, (_, i) => `element:${String(i).padStart(6, '0')}`));
+  left.delete('element:000010');
+  left.add('new2');
+  let bad = 0;
+  for (let i = 0; i < 1000; i++) {
+    const m = (await run(['SPOP', 'big'])) as string;
+    if (!left.delete(m)) bad++;
+  }
+  t.equal(bad, 0, 'every popped member was in the set, once');
+  t.equal(await run(['SCARD', 'big']), left.size);
+  const seen = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = (await run(['SSCAN', 'big', cursor, 'COUNT', '100'])) as [string, string[]];
+    for (const m of batch) seen.add(m);
+    cursor = next;
+  } while (cursor !== '0');
+  t.same([...seen].sort(), [...left].sort(), 'SSCAN walks exactly the members left');
+  t.same(sorted(await run(['SMEMBERS', 'big'])), [...left].sort());
+});
+
 t.test('SPOP with a large count rebuilds the remainder (encodings as Redis)', async (t) => {
   // A hash table of integers left with a few members becomes an intset again.
   await run(['SADD', 'h', ...range(0, 600)]);

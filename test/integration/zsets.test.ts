@@ -665,6 +665,40 @@ t.test('binary-safe members order by bytes', async (t) => {
   t.same(await run(['ZREVRANK', '{t}bin2', Buffer.from('')]), 4);
 });
 
+t.test('ZADD flags and ZINCRBY on a skiplist answer as on a listpack', async (t) => {
+  await fill('{t}sk', 200);
+  await expectReplies(t, run, [
+    [['OBJECT', 'ENCODING', '{t}sk'], 'skiplist'],
+    [['zadd', '{t}sk', 'nx', '5', 'm1', '6', 'new1'], 1],
+    [['zadd', '{t}sk', 'xx', '5', 'm1', '6', 'new2'], 0],
+    [['zscore', '{t}sk', 'm1'], '5'],
+    [['zadd', '{t}sk', 'xx', 'ch', '7', 'm1', '6', 'new2'], 1],
+    [['zadd', '{t}sk', 'gt', 'ch', '1', 'm1', '900', 'm2'], 1],
+    [['zadd', '{t}sk', 'lt', 'ch', '1', 'm1', '900', 'm3'], 1],
+    [['zadd', '{t}sk', 'incr', '1', 'm1'], '2'],
+    [['zadd', '{t}sk', 'incr', 'nx', '1', 'm1'], null],
+    [['zadd', '{t}sk', 'incr', 'xx', '1', 'newm'], null],
+    [['zadd', '{t}sk', 'incr', 'gt', '-100', 'm1'], null],
+    [['zadd', '{t}sk', 'inf', 'x', '-inf', 'y'], 2],
+    [['zincrby', '{t}sk', '-inf', 'x'], err('ERR resulting score is not a number (NaN)')],
+    [['zadd', '{t}sk', 'incr', '+inf', 'y'], err('ERR resulting score is not a number (NaN)')],
+    // pairs apply in order: m1 keeps its score, m4 changes twice
+    [['zadd', '{t}sk', 'ch', '2', 'm1', '2', 'm4', '4', 'm4'], 2],
+    [['zrange', '{t}sk', '0', '3', 'withscores'], ['y', '-inf', 'm0', '0', 'm1', '2', 'm3', '3']],
+    [['zmscore', '{t}sk', 'new1', 'new2', 'm2', 'm4', 'x'], ['6', null, '900', '4', 'inf']],
+    [['zadd', '{t}sk', 'ch', '10', 'a1', '11', 'a2', '12', 'm5'], 3],
+    [['zadd', '{t}sk', 'nan', 'm1'], NOT_FLOAT],
+    [['zadd', '{t}sk', '-0', 'm6'], 0],
+    [['zscore', '{t}sk', 'm6'], '-0'],
+    [['zincrby', '{t}sk', '0.1', 'm6'], '0.10000000000000001'],
+    [['zincrby', '{t}sk', '2.5', 'fresh'], '2.5'],
+    [['zcard', '{t}sk'], 206],
+    [['zrank', '{t}sk', 'm2'], 204],
+    [['zrem', '{t}sk', 'm2', 'fresh', 'nope'], 2],
+    [['zcard', '{t}sk'], 204],
+  ]);
+});
+
 t.test('large sorted sets (skiplist) answer like small ones', async (t) => {
   const n = 3000;
   // scores repeat (i % 100) so ties order by member bytes

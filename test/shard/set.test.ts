@@ -2,7 +2,7 @@
 // conversions, the packed/dump round trip, incremental byte accounting, random
 // sampling and the SSCAN invariant under churn.
 import t from 'tap';
-import { SetValue, setType, newSet, isIntMember, packedSetHas, sampleIndexes } from '../../shard/types/set.js';
+import { SetValue, MemberTable, setType, newSet, isIntMember, packedSetHas, sampleIndexes } from '../../shard/types/set.js';
 import { encodePacked } from '../../shard/types/packed.js';
 
 /** xorshift32 */
@@ -129,9 +129,57 @@ t.test('table bytes are kept incrementally and honestly', async (t) => {
     else s.remove(m);
     if (rand() < 0.05 && s.size > 1) s.pop();
   }
+  // A table counts what its arrays hold (live entries, garbage not yet compacted,
+  // spare slots): at least the live bytes, and within a small factor of a fresh copy.
   const fresh = setType.fromEntries([...setType.toEntries(s)]);
-  t.equal(s.bytes, fresh.bytes, 'incremental = recomputed');
-  t.ok(s.bytes > s.size * 48, `${s.bytes} bytes for ${s.size} members`);
+  let live = 0;
+  for (const m of members(s)) live += m.length + 12;
+  t.ok(s.bytes >= live, `${s.bytes} bytes hold ${live} live entry bytes`);
+  t.ok(s.bytes <= fresh.bytes * 4, `${s.bytes} bytes vs ${fresh.bytes} for a fresh copy`);
+  t.same(new Set(members(fresh)), new Set(members(s)));
+});
+
+t.test('MemberTable against a Map: find, insert, removeAt, compaction', async (t) => {
+  const rand = rng(5);
+  for (const initial of [0, 5000]) {
+    const tbl = new MemberTable(initial);
+    const model = new Map<string, number>(); // member -> when added
+    const at: string[] = []; // position -> member
+    let bad = 0;
+    for (let i = 0; i < 60_000; i++) {
+      const m = `k${Math.floor(rand() * 3000)}${'z'.repeat(Math.floor(rand() * 50))}`;
+      const b = Buffer.from(m, 'latin1');
+      const pos = tbl.find(b, 0, b.length);
+      if ((pos >= 0) !== model.has(m) || (pos >= 0 && at[pos] !== m)) bad++;
+      if (pos < 0 && rand() < 0.55) {
+        const p = tbl.insertNew(b, 0, b.length);
+        if (p !== at.length) bad++;
+        at.push(m);
+        model.set(m, i);
+      } else if (pos >= 0) {
+        const moved = tbl.removeAt(pos);
+        const last = at.length - 1;
+        if (moved !== (pos === last ? -1 : last)) bad++;
+        at[pos] = at[last]!;
+        at.pop();
+        model.delete(m);
+      }
+      if (rand() < 0.001) {
+        for (let p = 0; p < tbl.count; p++) if (tbl.memberString(p) !== at[p]) bad++;
+      }
+    }
+    t.equal(bad, 0, `initial ${initial}: every answer agrees with the model`);
+    t.equal(tbl.count, model.size);
+    for (const [m] of model) if (tbl.findString(m) < 0) bad++;
+    t.equal(bad, 0, 'every member is found by its string');
+    // Long members compare through Buffer.compare.
+    const long = 'L'.repeat(1000);
+    t.equal(tbl.findString(long), -1);
+    const p = tbl.insertNewString(long);
+    t.equal(tbl.findString(long), p);
+    t.equal(tbl.findString(long.slice(1) + 'M'), -1);
+    t.equal(tbl.memberLength(p), 1000);
+  }
 });
 
 t.test('sampleIndexes, random, pop, popMany', async (t) => {

@@ -116,17 +116,18 @@ t.test('ascending inserts fill leaves; fromSorted builds a valid tree', async (t
   t.equal(built.height, 0);
 });
 
-t.test('ZsetValue keeps dict, bytes and ranges consistent', async (t) => {
+t.test('ZsetValue keeps its member table, bytes and ranges consistent', async (t) => {
   const z = new ZsetValue();
   for (let i = 0; i < 1000; i++) z.insert(`m${i}`, i % 7);
-  t.ok(z.dict !== null, 'dict built past the leaf size');
+  t.ok(z.members !== null, 'member table built past the leaf size');
   const b1 = z.bytes;
   z.update('m5', 5, 0.5);
   t.equal(z.score('m5'), 0.5);
-  t.ok(z.bytes > b1, 'boxed score counted');
+  t.equal(z.scoreOf(Buffer.from('m5')), 0.5);
+  t.equal(z.bytes, b1, 'a score change costs nothing');
   z.removeRange(0, 600);
   t.equal(z.size, 400);
-  t.equal(z.dict!.size, 400);
+  t.equal(z.members!.count, 400);
   z.removeRange(10, 5);
   t.equal(z.size, 395);
   const fresh = ZsetValue.fromSorted([], []);
@@ -279,4 +280,123 @@ t.test('ScoreTree deep trees (three levels): invariants through growth, shrinkag
   }
   t.ok(maxHeight >= 2, `reached height ${maxHeight}`);
   t.equal(tree.size, 0, 'emptied');
+});
+
+t.test('ScoreTree.move: in-leaf shifts and cross-leaf moves keep every invariant', async (t) => {
+  let seed = 4242;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  // Small trees (one leaf: every move shifts in place), then deep ones; scores with
+  // many ties so members decide the order, and ±inf at the ends.
+  for (const [size, range] of [[1, 3], [2, 3], [60, 5], [3000, 40], [60_000, 2000]] as const) {
+    const tree = new ScoreTree();
+    const present = new Map<string, number>();
+    for (let i = 0; i < size; i++) {
+      const m = `m${i}`;
+      const s = rnd(range);
+      tree.insert(s, m);
+      present.set(m, s);
+    }
+    const names = [...present.keys()];
+    let bad = 0;
+    for (let op = 0; op < 40_000; op++) {
+      const m = names[rnd(names.length)]!;
+      const from = present.get(m)!;
+      const r = rnd(50);
+      const to = r === 0 ? Infinity : r === 1 ? -Infinity : rnd(range) + (r < 10 ? 0.5 : 0);
+      if (to === from) continue;
+      // A copy of the member: the tree must keep (and return) its own string.
+      const copy = (' ' + m).slice(1);
+      const kept = tree.move(from, copy, to);
+      if (kept !== m) bad++;
+      present.set(m, to);
+      if (op % 4999 === 0) {
+        const inv = invariants(tree);
+        if (!inv.ok) t.fail(`size ${size} op ${op}: ${inv.why}`);
+        const want = [...present].map(([mm, s]): Pair => [s, mm]).sort((a, b) => (before(a[0], a[1], b[0], b[1]) ? -1 : 1));
+        if (JSON.stringify(inv.pairs) !== JSON.stringify(want)) bad++;
+        for (let k = 0; k < 50; k++) {
+          const rr = rnd(want.length);
+          if (tree.rankOf(want[rr]![0], want[rr]![1]) !== rr) bad++;
+        }
+      }
+    }
+    t.equal(bad, 0, `size ${size}: moves agree with the model`);
+    t.equal(tree.size, size);
+  }
+});
+
+t.test('ZsetValue on its member table agrees with a model through churn', async (t) => {
+  let seed = 99;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const z = new ZsetValue();
+  const model = new Map<string, number>();
+  let bad = 0;
+  for (let op = 0; op < 120_000; op++) {
+    const m = `e:${rnd(4000)}${rnd(10) === 0 ? 'x'.repeat(rnd(80)) : ''}`;
+    const b = Buffer.from(m, 'latin1');
+    const cur = model.get(m);
+    if (z.scoreOf(b) !== cur || z.score(m) !== cur) bad++;
+    const r = rnd(100);
+    if (cur === undefined) {
+      if (r < 70) {
+        const s = rnd(500) - 250 + (r < 20 ? 0.25 : 0);
+        if (z.members !== null && r < 35) {
+          z.members.find(b, 0, b.length);
+          z.insertFound(b, s);
+        } else z.insert(m, s);
+        model.set(m, s);
+      }
+    } else if (r < 60) {
+      const s = rnd(500) - 250;
+      if (s !== cur) {
+        if (z.members !== null && r < 30) z.updateAt(z.members.find(b, 0, b.length), cur, s);
+        else z.update(m, cur, s);
+        model.set(m, s);
+      }
+    } else if (r < 95) {
+      if (z.delete(m) !== cur) bad++;
+      model.delete(m);
+    } else if (z.size > 10) {
+      // a range of ranks goes (small ranges one by one, a large share by rebuilding)
+      const start = rnd(z.size - 5);
+      const count = r === 99 ? Math.min(z.size - start, 64 + rnd(z.size)) : 1 + rnd(4);
+      const n = Math.min(count, z.size - start);
+      const gone: string[] = [];
+      z.tree.select(start);
+      const c = new Cursor(z.tree.hitLeaf, z.tree.hitIdx);
+      for (let k = 0; k < n; k++, c.next()) gone.push(c.member);
+      z.removeRange(start, n);
+      for (const g of gone) model.delete(g);
+    }
+    if (z.size !== model.size) bad++;
+    if (op % 10_000 === 0 && z.members !== null) {
+      // every position's name is the tree's member with that score
+      const d = z.members;
+      if (d.count !== z.size || d.names.length !== z.size) bad++;
+      for (let p = 0; p < d.count; p++) {
+        const name = d.names[p]!;
+        if (d.findString(name) !== p || d.scores[p] !== model.get(name)) bad++;
+        const b = Buffer.from(name, 'latin1');
+        if (d.find(b, 0, b.length) !== p) bad++;
+      }
+      // every name of the index is a member of the tree
+      const held = new Set<string>();
+      for (let leaf: typeof z.tree.first | null = z.tree.first; leaf !== null; leaf = leaf.next) for (const m of leaf.m) held.add(m);
+      for (let p = 0; p < d.count; p++) if (!held.has(d.names[p]!)) bad++;
+    }
+  }
+  t.equal(bad, 0, 'scores, sizes and names agree with the model');
+  t.ok(z.members !== null, 'large enough for a member table');
+  const inv = invariants(z.tree);
+  t.ok(inv.ok, inv.why || 'tree invariants hold');
+  const want = [...model].map(([m, s]): Pair => [s, m]).sort((a, b) => (before(a[0], a[1], b[0], b[1]) ? -1 : 1));
+  t.same(inv.pairs, want, 'the tree holds the model in order');
+  const e = zsetType.toEntries(z);
+  t.same(zsetType.toEntries(zsetType.fromEntries(e)), e, 'dump round trip');
 });
