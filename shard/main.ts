@@ -5,12 +5,14 @@
  * launcher) and stops them on SIGINT/SIGTERM.
  */
 import { Worker } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
 import { readFileSync } from 'node:fs';
 import type { ShoalConfig } from '../shared/config/schema.js';
 import type { Topology, WorkerEndpoint } from '../shared/cluster/topology.js';
 import { staticWorkers } from '../shared/cluster/topology.js';
 import { createLogger } from '../shared/log.js';
 import { ShoalError, ErrorCodes } from '../shared/errors.js';
+import { serverTlsOptions } from '../shared/tls/settings.js';
 import type { WorkerInit } from './worker/server.js';
 
 export interface ShardOptions {
@@ -31,6 +33,9 @@ const START_TIMEOUT_MS = 15000;
 const WORKER_YOUNG_GEN_MB = 8;
 
 export async function runShard(opts: ShardOptions): Promise<void> {
+  // Gives the worker isolates created below a `gc` function: shard/worker/idle-gc.ts
+  // collects once when a worker goes quiet after a burst.
+  setFlagsFromString('--expose-gc');
   const { config } = opts;
   const log = createLogger('shoal-shard', config.logLevel).child({ shard: opts.shard });
   let workers: WorkerEndpoint[];
@@ -43,6 +48,7 @@ export async function runShard(opts: ShardOptions): Promise<void> {
     workers = staticWorkers(config.host, config.shardBasePort, 1, config.workers);
   }
   const mine = workers.filter((w) => w.shard === opts.shard);
+  if (config.tlsCluster === 'yes') serverTlsOptions(config); // a bad TLS file fails here, naming its key
   if (mine.length === 0) throw new ShoalError(ErrorCodes.TOPOLOGY, `shard ${opts.shard} has no workers in the topology`);
 
   const threads: Worker[] = [];

@@ -44,6 +44,7 @@ function section(ctx: CommandContext, name: string): string | null {
         // This worker's V8 isolate: memory outside the arena that RSS still pays for.
         `shoal_vm_heap_used:${heap.used_heap_size}`, `shoal_vm_heap_total:${heap.total_heap_size}`,
         `shoal_vm_external:${heap.external_memory}`,
+        `shoal_idle_gc_count:${srv.idleGc.count}`, `shoal_idle_gc_last_ms:${srv.idleGc.lastPauseMs.toFixed(2)}`,
       ].join('\r\n');
     }
     case 'persistence':
@@ -98,4 +99,12 @@ function config(ctx: CommandContext, argv: Buffer[]): void {
   ctx.server.applyConfig();
 }
 
-export const serverCommands: HandlerTable = { info, config };
+/**
+ * SLOWLOG: the proxy keeps it (proxy/slowlog.ts), timing each command from dispatch to
+ * reply; a worker does not time its commands, so it says where to ask.
+ */
+function slowlog(ctx: CommandContext): void {
+  ctx.out.error('ERR SLOWLOG is kept by the Shoal proxy; run it through the proxy port');
+}
+
+export const serverCommands: HandlerTable = { info, config, slowlog };

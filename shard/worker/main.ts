@@ -12,17 +12,20 @@ import { WorkerSession } from './session.js';
 import { createLogger } from '../../shared/log.js';
 import { ShoalError, ErrorCodes } from '../../shared/errors.js';
 import { TICK_MS } from '../expire.js';
+import { workerTlsServer } from './tls.js';
 
 const init = workerData as WorkerInit;
 const log = createLogger('shoal-worker', init.config.logLevel).child({ shard: init.self.shard, worker: init.self.worker, port: init.self.port });
 const server = new WorkerServer(init);
 const sockets = new Set<Socket>();
 
-const tcp = createServer((socket) => {
+const serve = (socket: Socket): void => {
   sockets.add(socket);
   socket.on('close', () => sockets.delete(socket));
   new WorkerSession(server, socket, log);
-});
+};
+// tls-cluster yes: the port speaks only TLS, to the proxy's links and direct clients alike (docs/tls.md).
+const tcp = init.config.tlsCluster === 'yes' ? workerTlsServer(server, log, serve) : createServer(serve);
 
 tcp.on('error', (err) => {
   const e = new ShoalError(ErrorCodes.PROCESS, `worker ${init.self.worker} cannot listen on ${init.self.host}:${init.self.port}: ${err.message}`);
@@ -36,16 +39,19 @@ tcp.listen(init.self.port, init.self.host, () => {
 // Background work between commands, each bounded per tick: active expiry (at most
 // BUDGET_MS of every TICK_MS), eviction left over by a bounded command, incremental
 // index resize, arena page compaction and
-// release (at most 4096 chunks moved), peak-memory tracking.
+// release (at most 4096 chunks moved), peak-memory tracking, and one GC when the
+// worker goes quiet after a burst (shard/worker/idle-gc.ts).
 const tick = setInterval(() => {
+  const now = Date.now();
   server.activeExpire.cycle();
-  server.blocking.expire(Date.now());
+  server.blocking.expire(now);
   server.evictor.tick();
   server.ks.index.resizeStep(4096);
   server.ks.volatile.resizeStep(4096);
   server.ks.arena.rebalanceStep(4096);
   const used = server.ks.usedBytes;
   if (used > server.peakMemory) server.peakMemory = used;
+  server.idleGc.tick(server.stats.commands, now);
 }, TICK_MS);
 tick.unref();
 

@@ -32,6 +32,7 @@ import { zsetCommands } from '../commands/zsets.js';
 import { bitmapCommands } from '../commands/bitmaps.js';
 import { hyperLogLogCommands } from '../commands/hyperloglog.js';
 import { bloomCommands } from '../commands/bloom.js';
+import { IdleCollector } from './idle-gc.js';
 import { transactionCommands, WatchTable, interceptTransaction, flagTransaction, rejectExec, refusedOnOom } from '../commands/transactions.js';
 
 /**
@@ -87,6 +88,7 @@ export class WorkerServer implements ConnectionHost {
   readonly sessions = new Map<Socket, ClientState>();
   readonly stats = { connections: 0, commands: 0, netIn: 0, netOut: 0 };
   peakMemory = 0;
+  readonly idleGc = new IdleCollector();
   /** slot → index into topology. */
   #owners: Int16Array;
   #selfIndex: number;

@@ -59,8 +59,10 @@ export function encodeFrame(kind: FrameKindValue, flags: number, count: number, 
  * Resumable frame reader. Feed socket chunks; `next()` returns whole frames.
  * Only a frame that spans chunks is copied.
  */
+const EMPTY = Buffer.alloc(0);
+
 export class FrameReader {
-  #chunk: Buffer = Buffer.alloc(0);
+  #chunk: Buffer = EMPTY;
   #pos = 0;
   /** Chunks of an incomplete frame, joined once when the frame is whole (no O(n^2) re-copying). */
   #parts: Buffer[] = [];
@@ -85,14 +87,18 @@ export class FrameReader {
     const buf = this.#chunk;
     const p = this.#pos;
     const left = buf.length - p;
-    if (left === 0) return null;
+    if (left === 0) {
+      // Let go of a consumed chunk: a joined frame can be megabytes.
+      if (buf.length !== 0) this.#chunk = EMPTY;
+      return null;
+    }
     const need = left >= FRAME_HEADER ? this.#frameBytes(buf.subarray(p, p + FRAME_HEADER)) : 0;
     if (need === 0 || left < need) {
       // Park the partial frame; feed() joins it once all its bytes are here.
       this.#parts = [buf.subarray(p)];
       this.#partsBytes = left;
       this.#need = need;
-      this.#chunk = Buffer.alloc(0);
+      this.#chunk = EMPTY;
       this.#pos = 0;
       return null;
     }
