@@ -10,6 +10,8 @@
 //   churn       macro/churn.ts     RSS and fragmentation under eviction, 256mb
 //   hitratio    macro/hitratio.ts  Zipf trace hit ratio, allkeys-lru / allkeys-lfu
 //   cost        macro/cost.ts      throughput with eviction + TTLs vs plain
+//   tls         macro/tls.ts       throughput over TLS vs plain, proxy and redis-server
+//   latency     macro/latency.ts   open-loop latency: max rate with p99 < 1 ms, proxy vs redis
 // A scenario that fails is reported as failed and the next one still runs; the exit
 // code is the first failure's. Shared plumbing: macro/harness.ts, macro/load.ts.
 //
@@ -41,6 +43,8 @@ import { runMemory } from './macro/memory.js';
 import { runChurn } from './macro/churn.js';
 import { runHitratio } from './macro/hitratio.js';
 import { runCost } from './macro/cost.js';
+import { runTls } from './macro/tls.js';
+import { LATENCY_KNOBS, runLatency } from './macro/latency.js';
 import { runTypeMemory } from './macro/type-memory.js';
 
 const HELP = `usage: npm run bench   (= npm run build && node dist/loadtest/bench.js [--help])
@@ -49,7 +53,7 @@ Runs the selected scenarios, Shoal against private redis-servers started here,
 and writes loadtest/RESULTS.md (see loadtest/README.md).
 
 Environment:
-  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost   which scenarios (default all)
+  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency   which scenarios (default all)
   throughput (redis-benchmark SET/GET, -P 1 and 16, Shoal vs redis):
   TARGETS=shard,proxy  which Shoal targets to measure (shard = shoal-shard --workers 1,
                        proxy = shoal.js embedded cluster); TARGETS= (empty) skips the pass
@@ -75,6 +79,12 @@ Environment:
   cost:     COST_MAXMEMORY (default: half the used_memory of the loaded keyspace, per server)
             COST_TESTS=set,get COST_PIPELINE=16 COST_KEYSPACE=100000 COST_TTL_PCT=50
             COST_REDIS=1 (0: skip the redis reference); uses ROUNDS, DURATION
+  tls:      TLS_TARGETS=cluster,redis (also: cluster-links = tls-cluster yes) TLS_TESTS=set,get
+            TLS_PIPELINES=1,16 TLS_KEYSPACE=100000; uses ROUNDS, DURATION
+  latency:  (open loop, loadtest/generator; ~3 min) LAT_KEYS=100000 LAT_VALUE=100 LAT_MIX=get=90,set=10
+            LAT_CONNECTIONS=16 LAT_PIPELINE=0 (open-loop cap per connection, 0 = none)
+            LAT_CLOSED_CONNECTIONS=50 LAT_CLOSED_PIPELINE=16 LAT_SECS=2 LAT_WARMUP=0.5
+            LAT_ROUNDS=3 LAT_STEPS=6 LAT_P99_MS=1 LAT_WAIT=sleep (or spin: lower send lag, takes a core)
   KEEP_WORK=1          keep the work dir (server logs, raw outputs)
   NO_RESULTS=1         do not write loadtest/RESULTS.md
   RESULTS_FILE=PATH    write (and carry sections over from) PATH instead
@@ -103,9 +113,10 @@ const KNOBS = ['SCENARIOS', 'ROUNDS', 'DURATION', 'TARGETS', 'SKIP_MICRO', 'CLIE
   'CHURN_SETS', 'CHURN_BIG_SETS', 'CHURN_KEYSPACE', 'CHURN_MAXMEMORY', 'CHURN_WINDOW', 'SAMPLE_MS',
   'HIT_REQUESTS', 'HIT_KEYS', 'HIT_SKEW', 'HIT_CAPACITY', 'HIT_CALIBRATE', 'HIT_WINDOW', 'HIT_POLICIES', 'HIT_SEED',
   'COST_MAXMEMORY', 'COST_TESTS', 'COST_PIPELINE', 'COST_KEYSPACE', 'COST_TTL_PCT', 'COST_REDIS',
-  'DATATYPE_TESTS', 'DATATYPE_PIPELINE', 'TYPEMEM_SCALE', 'TYPEMEM_DATASETS', 'TYPEMEM_TARGETS'];
+  'DATATYPE_TESTS', 'DATATYPE_PIPELINE', 'TYPEMEM_SCALE', 'TYPEMEM_DATASETS', 'TYPEMEM_TARGETS',
+  'TLS_TARGETS', 'TLS_TESTS', 'TLS_PIPELINES', 'TLS_KEYSPACE', ...LATENCY_KNOBS];
 /** Every scenario, in the order they run and appear in RESULTS.md. */
-const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost'];
+const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency'];
 /** redis-benchmark tests of the datatypes scenario (collections), at DATATYPE_PIPELINE. */
 const DATATYPE_TESTS = envList('DATATYPE_TESTS', 'lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100').map((t) => t.toLowerCase());
 const DATATYPE_PIPELINE = envNum('DATATYPE_PIPELINE', 16);
@@ -569,6 +580,8 @@ async function main(): Promise<void> {
   await scenario('churn', runChurn);
   await scenario('hitratio', runHitratio);
   await scenario('cost', runCost);
+  await scenario('tls', runTls);
+  await scenario('latency', runLatency);
 
   console.log(`# ${commandLine()}  (${os.availableParallelism()} cpus, node ${process.version})`);
   for (const x of sections) if (x.text) console.log(`\n[${x.scenario}]\n${x.text}`);

@@ -34,6 +34,8 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
   log.info({ dataDir, shards: config.shards, workersPerShard: config.workers, topology: store.file }, 'starting embedded cluster');
 
   const children: Array<{ child: ChildProcess; info: ProcessInfo }> = [];
+  /** The proxy's RESP processes when it runs several (proxy/main.ts). */
+  let proxyProcesses: ProcessInfo[] = [];
   let stopping = false;
   // glibc raises its mmap threshold after the first large free, after which 1 MiB
   // arena pages come from the heap and freed ones are never returned to the OS. A fixed
@@ -46,7 +48,13 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
       const info: ProcessInfo = { role, name, pid: child.pid ?? -1, ports: [], ...(slots ? { slots } : {}) };
       children.push({ child, info });
       const timer = setTimeout(() => reject(new ShoalError(ErrorCodes.PROCESS, `${name} did not become ready within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-      child.on('message', (m: { type: string; ports?: number[] }) => {
+      child.on('message', (m: { type: string; ports?: number[]; processes?: ProcessInfo[] }) => {
+        // A multi-process proxy lists its RESP processes (at ready, and again after a restart).
+        if (Array.isArray(m.processes)) {
+          proxyProcesses = m.processes;
+          topology.processes = [...topology.processes.filter((p) => p.role !== 'proxy-worker'), ...proxyProcesses];
+          store.write(topology);
+        }
         if (m.type !== 'ready') return;
         clearTimeout(timer);
         info.ports = m.ports ?? [];
@@ -93,7 +101,7 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
     await stop('startup failure');
     return;
   }
-  topology.processes = [topology.processes[0]!, ...children.map((c) => c.info)];
+  topology.processes = [topology.processes[0]!, ...children.map((c) => c.info), ...proxyProcesses];
   store.write(topology);
   log.info({ port: config.port, httpPort: config.httpPort, shards: config.shards, workers: workers.length },
     `Shoal ready — connect with: redis-cli -p ${config.port}`);

@@ -10,24 +10,56 @@ import { RespDecoder } from '../shared/resp/decoder.js';
 import { ReplyWriter } from '../shared/resp/reply-writer.js';
 import { ProtocolError } from '../shared/errors.js';
 import { WireErrors } from '../shared/resp/wire-errors.js';
-import { ClientState, kClosing } from '../shared/connection/client-state.js';
-import type { Sink } from './upstream/link.js';
+import { ClientState, kClosing, kReplyMute, kReplySkip, kReplySkipNext } from '../shared/connection/client-state.js';
+import type { Sink, DrainWaiter } from './upstream/link.js';
+import { OutputClass, type LimitedClient } from './client-limits.js';
 import type { ProxyServer } from './proxy-server.js';
 import type { ClientTransaction } from './transactions.js';
 
-/** Pause reading from a client with this many replies outstanding (pipelining backpressure). */
+/** What a muted slot (CLIENT REPLY OFF/SKIP) holds instead of its reply. */
+const MUTED = Buffer.alloc(0);
+
+/**
+ * Pipelining backpressure: reading from a client pauses with more replies outstanding
+ * than its window, and resumes below half of it. The window starts at MIN and doubles
+ * up to MAX each time the client had taken all its output when it resumes, and falls
+ * back to MIN when it had not: a client that reads keeps a deep pipeline, one that does
+ * not has at most a few thousand replies in flight when it is paused for output.
+ */
+const MIN_OUTSTANDING = 1024;
 const MAX_OUTSTANDING = 16384;
+/**
+ * Pause reading from a client once the proxy holds this many output bytes for it (it
+ * does not read its replies), until its socket drains below half. With the reply bound
+ * above, a client that pipelines without ever reading costs at most this plus its
+ * outstanding replies, and its own sends block in the kernel (docs/resilience.md).
+ */
+const OUTPUT_PAUSE_BYTES = 1024 * 1024;
+
+/** Output written at once, before the end of the turn, when this much is gathered. */
+const EAGER_FLUSH_BYTES = 256 * 1024;
+
+/** Why a client's socket is paused (ProxyClient #pause bits); reading resumes when none is left. */
+const PAUSE_REPLIES = 1 << 0;  // more replies outstanding than the window
+const PAUSE_OUTPUT = 1 << 1;   // OUTPUT_PAUSE_BYTES held for it
+const PAUSE_UPSTREAM = 1 << 2; // a worker link it fed is saturated (proxy/upstream/link.ts)
 
 export class ReplySlot implements Sink {
   data: Buffer | null = null;
   done = false;
+  /** The command this slot answers, for metrics and SLOWLOG (proxy/metrics.ts); cmd -1: none. */
+  cmd = -1;
+  t0 = 0;
+  argv: Buffer[] | null = null;
+  /** Its command ran under CLIENT REPLY OFF/SKIP: the reply is dropped, in order. */
+  muted = false;
   constructor(readonly client: ProxyClient) {}
   deliver(buf: Buffer, start: number, end: number): void {
     this.client.complete(this, buf, start, end);
   }
 }
 
-export class ProxyClient {
+export class ProxyClient implements LimitedClient, DrainWaiter {
   readonly state: ClientState;
   readonly out = new ReplyWriter();
   readonly socket: Socket;
@@ -38,8 +70,17 @@ export class ProxyClient {
   #queue: ReplySlot[] = [];
   #head = 0;
   #dirty = false;
-  #paused = false;
+  #pause = 0;
+  /** Pipelining window (MIN_OUTSTANDING .. MAX_OUTSTANDING): see MAX_OUTSTANDING. */
+  #window = MIN_OUTSTANDING;
   #closed = false;
+  /** Bytes of replies done but queued behind an earlier one (slot.data). */
+  #queuedBytes = 0;
+  /** Refused at connect (maxclients): never served, never counted. */
+  readonly rejected: boolean;
+  /** client-output-buffer-limit class and soft-limit clock (proxy/client-limits.ts). */
+  outputClass: OutputClass = OutputClass.normal;
+  softLimitSince = 0;
   /**
    * Set while a command that must finish before the client's next one runs is in
    * flight (a blocking BLPOP ..., or a multi-step command such as a gathered SUNIONSTORE
@@ -48,18 +89,35 @@ export class ProxyClient {
    */
   #holdCancel: (() => void) | null = null;
   #blocking = false;
+  /**
+   * Metrics (proxy/metrics.ts): when the current read's commands were handed to the
+   * decoder, and the command being dispatched (index, start, argv) until its reply slot
+   * or local reply takes it over (cmd -1: none pending).
+   */
+  readAt = 0;
+  cmd = -1;
+  cmdT0 = 0;
+  cmdArgv: Buffer[] | null = null;
 
   constructor(server: ProxyServer, socket: Socket) {
     this.#server = server;
     this.socket = socket;
-    this.state = new ClientState(`${socket.remoteAddress}:${socket.remotePort}`, `${socket.localAddress}:${socket.localPort}`);
+    this.state = new ClientState(`${socket.remoteAddress}:${socket.remotePort}`, `${socket.localAddress}:${socket.localPort}`, server.group.clientIdBase);
     this.#decoder = new RespDecoder({ maxBulkLen: server.config.protoMaxBulkLen });
+    this.rejected = !server.limits.admit(socket, server.clientCount);
+    if (this.rejected) {
+      this.#closed = true;
+      return;
+    }
+    server.limits.track(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onSocketDrain());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.#closed = true;
       this.#holdCancel?.();
+      server.limits.untrack(this);
       server.clientClosed(this);
     });
   }
@@ -76,12 +134,22 @@ export class ProxyClient {
   /** A new slot at the tail of the reply queue. */
   slot(): ReplySlot {
     const s = new ReplySlot(this);
+    if (this.state.flags & kReplyMute) s.muted = true;
+    s.cmd = this.cmd;
+    s.t0 = this.cmdT0;
+    s.argv = this.cmdArgv;
+    this.cmd = -1;
     this.#queue.push(s);
     return s;
   }
 
   /** A reply computed by the proxy itself, in order. */
   replyLocal(bytes: Buffer): void {
+    if (this.cmd >= 0) {
+      this.#server.metrics.done(this, this.cmd, this.cmdT0, this.cmdArgv, bytes[0]);
+      this.cmd = -1;
+    }
+    if (this.state.flags & kReplyMute) return;
     if (this.#head === this.#queue.length) {
       this.out.raw(bytes);
       this.markDirty();
@@ -89,26 +157,33 @@ export class ProxyClient {
       const s = this.slot();
       s.data = bytes;
       s.done = true;
+      this.#queuedBytes += bytes.length;
     }
   }
 
   complete(slot: ReplySlot, buf: Buffer, start: number, end: number): void {
+    if (slot.cmd >= 0) this.#server.metrics.done(this, slot.cmd, slot.t0, slot.argv, buf[start]);
     if (this.#closed) return;
     if (this.#queue[this.#head] === slot) {
-      this.out.rawFrom(buf, start, end);
+      if (!slot.muted) this.out.rawFrom(buf, start, end);
       this.#head++;
       this.drain();
-      this.markDirty();
+      // A frame of many big replies is written as it goes, not gathered in one buffer.
+      if (this.out.length >= EAGER_FLUSH_BYTES) this.flush();
+      else this.markDirty();
     } else {
-      slot.data = Buffer.from(buf.subarray(start, end));
+      slot.data = slot.muted ? MUTED : Buffer.from(buf.subarray(start, end));
       slot.done = true;
+      this.#queuedBytes += slot.data.length;
     }
   }
 
   private drain(): void {
     const q = this.#queue;
     while (this.#head < q.length && q[this.#head]!.done) {
-      this.out.raw(q[this.#head]!.data!);
+      const data = q[this.#head]!.data!;
+      this.out.raw(data);
+      this.#queuedBytes -= data.length;
       this.#head++;
     }
     if (this.#head === q.length) {
@@ -118,9 +193,9 @@ export class ProxyClient {
       this.#queue = q.slice(this.#head);
       this.#head = 0;
     }
-    if (this.#paused && this.outstanding < MAX_OUTSTANDING / 2) {
-      this.#paused = false;
-      this.socket.resume();
+    if (this.#pause & PAUSE_REPLIES && this.outstanding < this.#window / 2) {
+      this.#window = this.socket.writableLength === 0 ? Math.min(this.#window * 2, MAX_OUTSTANDING) : MIN_OUTSTANDING;
+      this.resumeReading(PAUSE_REPLIES);
     }
   }
 
@@ -135,7 +210,12 @@ export class ProxyClient {
   flush(): void {
     this.#dirty = false;
     if (this.#closed) return;
-    if (this.out.length > 0) this.socket.write(this.out.take());
+    if (this.out.length > 0) {
+      this.#server.metrics.netOut += this.out.length;
+      this.socket.write(this.out.take());
+    }
+    const held = this.socket.writableLength + this.#queuedBytes;
+    if (held > 0 || this.#pause & PAUSE_OUTPUT) this.checkOutput(held);
     if (this.state.flags & kClosing && this.outstanding === 0) this.socket.end();
   }
 
@@ -145,6 +225,87 @@ export class ProxyClient {
     this.#blocking = blocking;
   }
 
+  /** CLIENT REPLY SKIP: the command after SKIP is muted, the one after that is not (as Redis). */
+  private advanceReplySkip(): void {
+    const f = this.state.flags & ~kReplySkip;
+    this.state.flags = f & kReplySkipNext ? (f & ~kReplySkipNext) | kReplySkip : f;
+  }
+
+  /** A command CLIENT PAUSE held (proxy/client-command.ts) runs now, then what came after it. */
+  resume(argv: Buffer[]): void {
+    this.#holdCancel = null;
+    this.#blocking = false;
+    if (this.#closed) return;
+    this.readAt = this.#server.metrics.readStart(); // its time starts now, not when the pause held it
+    this.#server.dispatch(this, argv);
+    if (this.state.flags & (kReplySkip | kReplySkipNext)) this.advanceReplySkip();
+    if (this.state.flags & kClosing) this.socket.pause();
+    else this.runBuffered();
+  }
+
+  /** Query buffer bytes not yet parsed into commands (CLIENT LIST qbuf). */
+  get queryBuffered(): number {
+    return this.#decoder.buffered;
+  }
+
+  /** Reply bytes not yet on the wire: built, waiting in order, or in the socket (CLIENT LIST omem). */
+  get outputBytes(): number {
+    return this.out.length + this.socket.writableLength + this.#queuedBytes;
+  }
+
+  /** What client-output-buffer-limit measures (proxy/client-limits.ts). */
+  get outputHeld(): number {
+    return this.outputBytes;
+  }
+
+  get lastInteraction(): number {
+    return this.state.lastInteraction;
+  }
+
+  /** For log lines: id and address. */
+  get describe(): string {
+    return `id=${this.state.id} addr=${this.state.addr}`;
+  }
+
+  /** Closes the connection at once (a limit was crossed), dropping unsent output. */
+  kill(): void {
+    this.#closed = true;
+    this.socket.destroy();
+  }
+
+  /** A saturated worker link this client fed has drained (proxy/upstream/link.ts). */
+  upstreamDrained(): void {
+    this.resumeReading(PAUSE_UPSTREAM);
+  }
+
+  /**
+   * After a flush that left `held` bytes with the proxy: output-buffer limits (which
+   * may close the client), then pause or resume reading on the held bytes.
+   */
+  private checkOutput(held: number): void {
+    if (held > 0 && this.#server.limits.outputExceeded(this, held)) return;
+    if (held >= OUTPUT_PAUSE_BYTES) {
+      if (!(this.#pause & PAUSE_OUTPUT)) this.pauseReading(PAUSE_OUTPUT);
+    } else if (this.#pause & PAUSE_OUTPUT && held < OUTPUT_PAUSE_BYTES / 2) {
+      this.resumeReading(PAUSE_OUTPUT);
+    }
+  }
+
+  private onSocketDrain(): void {
+    if (this.#pause & PAUSE_OUTPUT && this.outputHeld < OUTPUT_PAUSE_BYTES / 2) this.resumeReading(PAUSE_OUTPUT);
+  }
+
+  private pauseReading(reason: number): void {
+    if (this.#pause === 0) this.socket.pause();
+    this.#pause |= reason;
+  }
+
+  private resumeReading(reason: number): void {
+    if (!(this.#pause & reason)) return;
+    this.#pause &= ~reason;
+    if (this.#pause === 0 && !this.#closed && !(this.state.flags & kClosing)) this.socket.resume();
+  }
+
   /** The held command replied: run what the client sent meanwhile. */
   release(): void {
     this.#holdCancel = null;
@@ -152,19 +313,30 @@ export class ProxyClient {
     if (!this.#closed) this.runBuffered();
   }
 
+  /** AUTH / HELLO / RESET ran: parse what follows with or without Redis's pre-AUTH request limits. */
+  authChanged(): void {
+    this.#decoder.authRequired = !this.state.authenticated && this.#server.acl.defaultNeedsAuth;
+  }
+
   private onData(chunk: Buffer): void {
     this.#decoder.limits.maxBulkLen = this.#server.config.protoMaxBulkLen;
+    this.authChanged();
     this.#decoder.feed(chunk);
+    this.#server.metrics.netIn += chunk.length;
     this.state.lastInteraction = Date.now();
     this.runBuffered();
+    if (this.#decoder.buffered > 0) this.#server.limits.queryBufferExceeded(this, this.#decoder.buffered);
   }
 
   private runBuffered(): void {
     const server = this.#server;
+    server.upstreamPressure.link = null;
+    this.readAt = server.metrics.readStart();
     try {
       let argv: Buffer[] | null;
       while (this.#holdCancel === null && (argv = this.#decoder.next()) !== null) {
         server.dispatch(this, argv);
+        if (this.state.flags & (kReplySkip | kReplySkipNext)) this.advanceReplySkip();
         if (this.state.flags & kClosing) {
           this.socket.pause();
           break;
@@ -178,9 +350,13 @@ export class ProxyClient {
       this.state.flags |= kClosing;
       this.socket.pause();
     }
-    if (!this.#paused && this.outstanding > MAX_OUTSTANDING) {
-      this.#paused = true;
-      this.socket.pause();
+    if (this.outstanding > this.#window && !(this.#pause & PAUSE_REPLIES)) this.pauseReading(PAUSE_REPLIES);
+    const saturated = server.upstreamPressure.take();
+    if (saturated !== null) {
+      if (!(this.#pause & PAUSE_UPSTREAM)) {
+        this.pauseReading(PAUSE_UPSTREAM);
+        saturated.waitForDrain(this);
+      }
     }
   }
 }

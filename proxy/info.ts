@@ -7,8 +7,9 @@ import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from '../shared/connection/comman
 import { parseInfo, formatBytesHuman, requestedSections } from '../shared/info.js';
 import type { ProxyServer } from './proxy-server.js';
 import type { ProxyClient } from './client-connection.js';
-import { allWorkers } from './fanout.js';
-import type { CommandSpec } from '../shared/commands/spec.js';
+import { call, deliverReply } from './fanout.js';
+import { isError } from './reply-value.js';
+import { clientStats, clientsSection, type ClientStats } from './client-command.js';
 
 /** Fields that describe one process, not a sum (kept from the first worker). */
 const NOT_SUMMED = new Set(['maxmemory_policy', 'role', 'cluster_enabled', 'loading', 'allocator_frag_ratio', 'mem_fragmentation_ratio', 'expired_stale_perc']);
@@ -24,7 +25,6 @@ function proxySection(server: ProxyServer, name: string): string | null {
       `shoal_workers:${server.links.length}`,
     ].join('\r\n');
   }
-  if (name === 'clients') return ['# Clients', `connected_clients:${server.clientCount}`, `blocked_clients:${server.blockedClientCount}`, 'maxclients:10000'].join('\r\n');
   return null;
 }
 
@@ -74,21 +74,37 @@ function merge(texts: string[], wanted: readonly string[]): string {
   return out.join('\r\n\r\n');
 }
 
-/** INFO [section ...] */
+/**
+ * INFO [section ...]. The clients section covers every proxy process: with several,
+ * its figures come back asynchronously (askAll), like the worker sections; the reply
+ * slot is taken at dispatch, so pipeline order holds.
+ */
 export function proxyInfo(server: ProxyServer, client: ProxyClient, argv: Buffer[]): void {
   const names = requestedSections(argv.slice(1));
   const remote = names.filter((n) => n !== 'server' && n !== 'clients');
   const local = names.map((n) => proxySection(server, n));
-  const sub = [argv[0]!, ...remote.map((n) => Buffer.from(n))];
-  allWorkers(server, client, { name: 'info' } as CommandSpec, remote.length ? sub : [argv[0]!, Buffer.from('server')], (parts, out) => {
-    const texts = parts.map((p) => (Buffer.isBuffer(p) ? p.toString() : ''));
+  const stats = names.includes('clients') ? clientStats(server) : null;
+  const build = (texts: string[], st: ClientStats | null): string => {
     const merged = remote.length ? merge(texts, remote) : '';
     const pieces: string[] = [];
     for (let i = 0; i < names.length; i++) {
-      const l = local[i];
+      const l = local[i] ?? (names[i] === 'clients' && st !== null ? clientsSection(server, st) : null);
       if (l) pieces.push(l);
     }
     if (merged) pieces.push(merged);
-    out.verbatim(pieces.length ? pieces.join('\r\n\r\n') + '\r\n' : '');
+    return pieces.length ? pieces.join('\r\n\r\n') + '\r\n' : '';
+  };
+  if (remote.length === 0 && !(stats instanceof Promise)) {
+    const w = server.writerFor(client);
+    w.verbatim(build([], stats));
+    return client.replyLocal(w.take());
+  }
+  const slot = client.slot();
+  const proto = client.state.proto;
+  const sub = [argv[0]!, ...remote.map((n) => Buffer.from(n))];
+  const parts = remote.length ? Promise.all(server.links.map((l) => call(l, sub))) : Promise.resolve([]);
+  void Promise.all([parts, stats]).then(([replies, st]) => {
+    const err = replies.find(isError);
+    deliverReply(slot, proto, (w) => (err ? w.error(err.error) : w.verbatim(build(replies.map((p) => (Buffer.isBuffer(p) ? p.toString() : '')), st))));
   });
 }

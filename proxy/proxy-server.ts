@@ -19,27 +19,50 @@ import { ReplyWriter } from '../shared/resp/reply-writer.js';
 import { keySlot } from '../shared/cluster/slot.js';
 import { slotOwners, type WorkerEndpoint } from '../shared/cluster/topology.js';
 import { runConnectionCommand, type ConnectionHost } from '../shared/connection/commands.js';
-import { kMulti, type ClientState } from '../shared/connection/client-state.js';
+import { kAclGate, kMulti, type ClientState } from '../shared/connection/client-state.js';
 import { RuntimeConfig } from '../shared/config/runtime.js';
 import type { ShoalConfig } from '../shared/config/schema.js';
 import type { Logger } from '../shared/log.js';
-import { WorkerLink } from './upstream/link.js';
+import { WorkerLink, UpstreamPressure } from './upstream/link.js';
+import { ClientLimits } from './client-limits.js';
 import { BlockingConnections } from './upstream/blocking-conn.js';
-import { CMD_BLOCKING } from '../shared/commands/spec.js';
+import { CMD_BLOCKING, CMD_NOAUTH } from '../shared/commands/spec.js';
 import { gatherCommand } from './gather.js';
 import { ProxyClient } from './client-connection.js';
 import { splitCommand, allWorkers } from './fanout.js';
 import { specialCommand } from './special.js';
 import { proxyInfo } from './info.js';
 import { queueInMulti, transactionCommand, transactionArityError, resetTransaction } from './transactions.js';
+import { ProcessGroup } from './process-group.js';
+import { ClientAdmin, clientCommand } from './client-command.js';
+import { ProxyMetrics, answerAdminQuestions } from './metrics.js';
+import { slowlogCommand } from './slowlog.js';
+import { AclStore } from './acl/acl-store.js';
+import { admitOrReply } from './acl/acl-gate.js';
+import { componentLog } from '../shared/log.js';
 
 export class ProxyServer implements ConnectionHost {
   readonly mode = 'standalone' as const;
   readonly config: ShoalConfig;
   readonly runtime: RuntimeConfig;
   readonly links: WorkerLink[];
-  readonly blockingConns = new BlockingConnections();
+  readonly blockingConns = new BlockingConnections(this);
+  /** Set when a command was queued on a saturated worker link (backpressure, docs/resilience.md). */
+  readonly upstreamPressure = new UpstreamPressure();
+  /** maxclients, timeout, query/output buffer limits (proxy/client-limits.ts). */
+  readonly limits: ClientLimits;
   readonly log: Logger;
+  /** The proxy's processes (proxy/process-group.ts); size 1 in single-process mode. */
+  readonly group: ProcessGroup;
+  /** CLIENT LIST/KILL/PAUSE across processes and the pause in force (proxy/client-command.ts). */
+  readonly clientAdmin: ClientAdmin;
+  /** Per-command counters, latency, bytes, SLOWLOG (proxy/metrics.ts, docs/observability.md). */
+  readonly metrics: ProxyMetrics;
+  /** ACL users, AUTH, per-user rate limits (proxy/acl/, docs/acl.md). */
+  readonly acl: AclStore;
+  readonly #connLog: Logger;
+  /** Set by the composition root once the client listeners are open (/readyz waits for it). */
+  acceptingClients = false;
   readonly startTime = Date.now();
   readonly stats = { connections: 0, commands: 0 };
   readonly #clients = new Set<ProxyClient>();
@@ -53,13 +76,19 @@ export class ProxyServer implements ConnectionHost {
   #clientFlushScheduled = false;
   readonly #timeoutTimer: NodeJS.Timeout;
 
-  constructor(config: ShoalConfig, workers: WorkerEndpoint[], log: Logger) {
+  constructor(config: ShoalConfig, workers: WorkerEndpoint[], log: Logger, group: ProcessGroup = ProcessGroup.single()) {
     this.config = { ...config };
     this.log = log;
+    this.group = group;
+    this.limits = new ClientLimits(this);
+    this.clientAdmin = new ClientAdmin(this);
+    this.metrics = new ProxyMetrics(this.config, group.index, group.size);
+    this.#connLog = componentLog(log, 'proxy');
     this.runtime = new RuntimeConfig(this.config, config.port, false);
+    this.acl = new AclStore({ config: this.config, runtime: this.runtime, group, log: componentLog(log, 'acl'), clients: () => this.#clients });
     this.#owners = slotOwners(workers);
     this.links = workers.map((w) => {
-      const link = new WorkerLink(w, log);
+      const link = new WorkerLink(w, log, this);
       link.onDirty = (l) => this.linkDirty(l);
       return link;
     });
@@ -68,15 +97,27 @@ export class ProxyServer implements ConnectionHost {
       for (const l of this.links) l.checkTimeout(now, this.config.upstreamTimeoutMs);
     }, 100);
     this.#timeoutTimer.unref();
+    answerAdminQuestions(this);
   }
 
-  accept(socket: Socket): void {
+  /** Serves a client socket (plain, or TLS after its handshake: proxy/tls.ts). */
+  accept(socket: Socket): ProxyClient {
     this.stats.connections++;
-    this.#clients.add(new ProxyClient(this, socket));
+    const client = new ProxyClient(this, socket);
+    if (client.rejected) return client; // maxclients
+    this.#clients.add(client);
+    this.acl.connected(client.state);
+    this.#connLog.info({ id: client.state.id, addr: client.state.addr }, 'client connected');
+    return client;
   }
 
   *clients(): Iterable<ClientState> {
     for (const c of this.#clients) yield c.state;
+  }
+
+  /** This process's client connections (CLIENT LIST / KILL). */
+  proxyClients(): Iterable<ProxyClient> {
+    return this.#clients;
   }
 
   get clientCount(): number {
@@ -91,11 +132,14 @@ export class ProxyServer implements ConnectionHost {
 
   clientClosed(c: ProxyClient): void {
     this.#clients.delete(c);
+    this.#connLog.info({ id: c.state.id, addr: c.state.addr, name: c.state.name || undefined, ageSeconds: Math.floor((Date.now() - c.state.createdAt) / 1000) }, 'client disconnected');
     if (c.tx !== null) resetTransaction(c);
   }
 
   close(): void {
     clearInterval(this.#timeoutTimer);
+    this.limits.close();
+    this.clientAdmin.close();
     for (const l of this.links) l.close();
     this.blockingConns.close();
     for (const c of this.#clients) c.socket.destroy();
@@ -182,6 +226,10 @@ export class ProxyServer implements ConnectionHost {
   dispatch(client: ProxyClient, argv: Buffer[]): void {
     this.stats.commands++;
     const spec = this.lookup(argv[0]!);
+    this.metrics.begin(client, spec, argv);
+    if (this.clientAdmin.active && spec !== undefined && this.clientAdmin.postpone(client, spec, argv)) return;
+    // NOAUTH, ACL permissions, rate limits: only for clients that need them (proxy/acl/acl-gate.ts).
+    if (client.state.flags & kAclGate && !admitOrReply(this, client, spec, argv)) return;
     // Inside MULTI commands are checked and queued here (proxy/transactions.ts).
     if (client.state.flags & kMulti && queueInMulti(this, client, spec, argv)) return;
     if (spec === undefined) {
@@ -241,6 +289,8 @@ export class ProxyServer implements ConnectionHost {
   private routeBlocking(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): void {
     const link = this.singleLinkOrReply(client, spec, argv);
     if (link === null) return;
+    const refused = link.blockingRefusal; // breaker open: never block on a dead worker
+    if (refused !== null) return this.replyError(client, refused);
     const slot = client.slot();
     const cancel = this.blockingConns.send(link.endpoint, client.state.proto, argv, {
       deliver: (buf, start, end) => {
@@ -258,6 +308,10 @@ export class ProxyServer implements ConnectionHost {
         return proxyInfo(this, client, argv);
       case 'config':
         return this.config_(client, argv);
+      case 'client':
+        return clientCommand(this, client, argv);
+      case 'slowlog':
+        return slowlogCommand(this, client, argv);
       case 'cluster':
         w.error('ERR This instance has cluster support disabled');
         break;
@@ -266,6 +320,8 @@ export class ProxyServer implements ConnectionHost {
         if (!runConnectionCommand(spec.name, w, client.state, argv, this)) {
           w.error(WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
         }
+        if (spec.name === 'reset') this.acl.resetClient(client.state);
+        if (spec.flags & CMD_NOAUTH) client.authChanged(); // AUTH HELLO RESET may change who the client is
     }
     client.replyLocal(w.take());
   }

@@ -17,8 +17,9 @@
  *   drop the registrations.
  */
 import { arityOk, keyIndexes, type CommandSpec } from '../shared/commands/spec.js';
-import { kMulti } from '../shared/connection/client-state.js';
+import { kInExec, kMulti } from '../shared/connection/client-state.js';
 import { runConnectionCommand } from '../shared/connection/commands.js';
+import { clientCommandInExec } from './client-command.js';
 import { Replies } from '../shared/resp/replies.js';
 import { ReplyWriter } from '../shared/resp/reply-writer.js';
 import { replyEnd } from '../shared/resp/reply-scanner.js';
@@ -274,10 +275,15 @@ function runLocal(server: ProxyServer, client: ProxyClient, q: Queued, w: ReplyW
       return w.error('ERR This instance has cluster support disabled');
     case 'config':
       return server.runtime.command(w, q.argv, () => {});
-    default:
-      if (!runConnectionCommand(q.spec.name, w, client.state, q.argv, server)) {
-        w.error(WireErrors.unknownCommand(q.argv[0]!.toString(), q.argv.slice(1)));
-      }
+    case 'client':
+      return clientCommandInExec(server, client, q.argv, w);
+    default: {
+      // Marked as inside EXEC, as Redis's: a failing AUTH is logged with context "multi" (proxy/acl/).
+      client.state.flags |= kInExec;
+      const known = runConnectionCommand(q.spec.name, w, client.state, q.argv, server);
+      client.state.flags &= ~kInExec;
+      if (!known) w.error(WireErrors.unknownCommand(q.argv[0]!.toString(), q.argv.slice(1)));
+    }
   }
 }
 

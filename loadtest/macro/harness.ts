@@ -337,11 +337,15 @@ export async function quietGate(pause: number): Promise<boolean> {
 }
 
 /** What one redis-benchmark run does: `-t test -n n -r keyspace -c clients -P pipeline -d valueSize --csv`. */
-export interface BenchSpec { test: string; pipeline: number; n: number; clients: number; keyspace: number; valueSize: number }
+export interface BenchSpec {
+  test: string; pipeline: number; n: number; clients: number; keyspace: number; valueSize: number;
+  /** Appended to the argv (a later -p wins: e.g. `-p TLS_PORT --tls --cacert ...` for the tls scenario). */
+  extraArgs?: string[];
+}
 
 export function benchArgs(port: number, b: BenchSpec): string[] {
   return ['-h', HOST, '-p', String(port), '-t', b.test, '-n', String(b.n), '-r', String(b.keyspace),
-    '-c', String(b.clients), '-P', String(b.pipeline), '-d', String(b.valueSize), '--csv'];
+    '-c', String(b.clients), '-P', String(b.pipeline), '-d', String(b.valueSize), '--csv', ...(b.extraArgs ?? [])];
 }
 
 /**

@@ -10,10 +10,12 @@
  * connection closes — which is what the proxy does when the client disconnects.
  * No upstream timeout applies: the command's own timeout bounds the wait.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { replyEnd } from '../../shared/resp/reply-scanner.js';
 import { endpointName, type WorkerEndpoint } from '../../shared/cluster/topology.js';
 import type { Sink } from './link.js';
+import { connectWorker } from './connect.js';
+import type { ShoalConfig } from '../../shared/config/schema.js';
 
 /** Idle connections kept per worker and protocol. */
 const MAX_IDLE = 8;
@@ -35,8 +37,8 @@ class BlockingConnection {
   #onDone: (() => void) | null = null;
   closed = false;
 
-  constructor(readonly endpoint: WorkerEndpoint, proto: 2 | 3, onClose: (c: BlockingConnection) => void) {
-    this.socket = connect({ host: endpoint.host, port: endpoint.port });
+  constructor(readonly endpoint: WorkerEndpoint, proto: 2 | 3, config: ShoalConfig, onClose: (c: BlockingConnection) => void) {
+    this.socket = connectWorker(endpoint, config);
     this.socket.setNoDelay(true);
     if (proto === 3) {
       this.socket.write(HELLO3);
@@ -91,6 +93,9 @@ export class BlockingConnections {
   readonly #idle = new Map<string, BlockingConnection[]>();
   #closed = false;
 
+  /** `owner.config` is read at each connect (plain or TLS: proxy/upstream/connect.ts). */
+  constructor(private readonly owner: { readonly config: ShoalConfig }) {}
+
   /**
    * Sends argv on a connection of its own to `endpoint`; the reply goes to sink.
    * Returns a cancel function (the client went away): it closes that connection so
@@ -101,7 +106,7 @@ export class BlockingConnections {
     const idle = this.#idle.get(poolKey);
     let conn = idle?.pop();
     while (conn !== undefined && conn.closed) conn = idle?.pop();
-    conn ??= new BlockingConnection(endpoint, proto, (c) => this.forget(poolKey, c));
+    conn ??= new BlockingConnection(endpoint, proto, this.owner.config, (c) => this.forget(poolKey, c));
     const c = conn;
     let finished = false;
     c.send(argv, sink, () => {

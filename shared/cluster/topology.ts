@@ -22,7 +22,8 @@ export interface WorkerEndpoint {
 }
 
 export interface ProcessInfo {
-  role: 'manager' | 'proxy' | 'shard';
+  /** 'proxy-worker': one RESP process of a multi-process proxy (docs/proxy-processes.md). */
+  role: 'manager' | 'proxy' | 'proxy-worker' | 'shard';
   name: string;
   pid: number;
   ports: number[];

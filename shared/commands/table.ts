@@ -72,7 +72,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   row('quit', -1, F | S | L | NS | NA, NOKEYS, 'connection', 'local', 'fast connection', '1.0.0', 'Closes the connection.'),
   row('reset', 1, F | S | L | NS | NA, NOKEYS, 'connection', 'local', 'fast connection', '6.2.0', 'Resets the connection.'),
   row('client', -2, S | L | NS, NOKEYS, 'connection', 'local', 'slow connection', '2.4.0', 'A container for client connection commands.',
-    ['setname', 'getname', 'id', 'info', 'setinfo', 'list', 'help']),
+    ['setname', 'getname', 'id', 'info', 'setinfo', 'list', 'kill', 'pause', 'unpause', 'reply', 'no-evict', 'no-touch', 'help']),
+  // AUTH and ACL: the proxy's users (proxy/acl/); a worker's direct clients have only `default`.
+  row('auth', -2, NS | L | S | F | NA | AB, NOKEYS, 'connection', 'local', 'fast connection', '1.0.0', 'Authenticates the connection.'),
+  row('acl', -2, 0, NOKEYS, 'server', 'local', 'slow', '6.0.0', 'A container for Access List Control commands.',
+    ['cat', 'deluser', 'dryrun', 'genpass', 'getuser', 'list', 'load', 'log', 'save', 'setuser', 'users', 'whoami', 'help']),
   row('readonly', 1, F | S | L, NOKEYS, 'cluster', 'local', 'fast connection', '3.0.0', 'Enables read-only queries for a connection to a Redis Cluster replica node.'),
   row('readwrite', 1, F | S | L, NOKEYS, 'cluster', 'local', 'fast connection', '3.0.0', 'Enables read-write queries for a connection to a Reids Cluster replica node.'),
 
@@ -83,6 +87,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   row('info', -1, S | L, NOKEYS, 'server', 'local', 'slow dangerous', '1.0.0', 'Returns information and statistics about the server.'),
   row('config', -2, A | S | L | NS, NOKEYS, 'server', 'local', 'admin slow dangerous', '2.0.0', 'A container for server configuration commands.',
     ['get', 'set', 'resetstat', 'rewrite', 'help']),
+  // Answered by the proxy, which times commands end to end (proxy/slowlog.ts).
+  row('slowlog', -2, A | S | L, NOKEYS, 'server', 'local', 'admin slow dangerous', '2.2.12', 'A container for slow log commands',
+    ['get', 'len', 'reset', 'help']),
   row('object', -2, R | S, NOKEYS, 'generic', 'special', 'keyspace read slow', '2.2.3', 'A container for object introspection commands.',
     ['encoding', 'freq', 'idletime', 'refcount', 'help']),
   row('memory', -2, R, NOKEYS, 'server', 'special', 'slow', '4.0.0', 'A container for memory diagnostics commands.',

@@ -8,9 +8,13 @@ import type { ShoalConfig, EncodingLimitKey } from './schema.js';
 import { parseBytes, EVICTION_POLICY_NAMES } from './schema.js';
 import type { ReplyWriter } from '../resp/reply-writer.js';
 import { globMatch } from '../glob.js';
+import { TLS_PARAMS } from '../tls/params.js';
+import { OBSERVABILITY_PARAMS } from './observability-params.js';
+import { CLIENT_LIMIT_PARAMS } from './client-limit-params.js';
+import { ACL_PARAMS } from './acl-params.js';
 
 
-interface Param {
+export interface Param {
   name: string;
   /** Redis's older name for the parameter (CONFIG SET accepts it, GET matches it). */
   alias?: string;
@@ -112,17 +116,25 @@ const PARAMS: readonly Param[] = [
   saveParam,
   appendonlyParam,
   stored('appendfsync', 'everysec', ['always', 'everysec', 'no']),
-  stored('timeout', '0'),
   { name: 'port', get: (rc) => String(rc.port) },
   { name: 'bind', get: (rc) => rc.config.host },
   { name: 'databases', get: () => '1' },
   { name: 'cluster-enabled', get: (rc) => (rc.clusterEnabled ? 'yes' : 'no') },
-  { name: 'maxclients', get: () => '10000' },
   { name: 'dir', get: (rc) => rc.config.dataDir },
+  ...TLS_PARAMS,
+  ...OBSERVABILITY_PARAMS,
+  ...CLIENT_LIMIT_PARAMS,
+  ...ACL_PARAMS,
 ];
 
 export class RuntimeConfig {
   readonly values = new Map<string, string>();
+  /**
+   * Run after a CONFIG SET applied all its values (names as given in Redis's spelling):
+   * settings that take effect together (TLS certificates) are rebuilt here. A hook
+   * returning an error rolls the whole SET back, as Redis does.
+   */
+  readonly applyHooks: Array<(changed: readonly string[]) => { param: string; message: string } | undefined> = [];
   constructor(readonly config: ShoalConfig, readonly port: number, readonly clusterEnabled: boolean) {}
 
   /** CONFIG GET parameter [parameter ...] */
@@ -159,6 +171,15 @@ export class RuntimeConfig {
         this.values.clear();
         for (const [k, val] of savedValues) this.values.set(k, val);
         return out.error(`ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${err}`);
+      }
+    }
+    for (const hook of this.applyHooks) {
+      const failed = hook(pending.map(([p]) => p.name));
+      if (failed !== undefined) {
+        Object.assign(this.config, saved);
+        this.values.clear();
+        for (const [k, val] of savedValues) this.values.set(k, val);
+        return out.error(`ERR CONFIG SET failed (possibly related to argument '${failed.param}') - ${failed.message}`);
       }
     }
     out.ok();

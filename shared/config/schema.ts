@@ -3,6 +3,7 @@
  * environment variable and command-line flag that set it. One table, read by the
  * loader (shared/config/load.ts), by `--help` and by CONFIG GET.
  */
+import { availableParallelism } from 'node:os';
 
 export interface ShoalConfig {
   host: string;
@@ -15,6 +16,8 @@ export interface ShoalConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   protoMaxBulkLen: number;
   upstreamTimeoutMs: number;
+  /** RESP-serving proxy processes sharing the client port (docs/proxy-processes.md). */
+  proxyProcesses: number;
   maxmemory: number;
   maxmemoryPolicy: string;
   maxmemorySamples: number;
@@ -26,6 +29,46 @@ export interface ShoalConfig {
   setMaxIntsetEntries: number;
   zsetMaxListpackEntries: number;
   zsetMaxListpackValue: number;
+  /** TLS (docs/tls.md): Redis's tls-* keys; '' = unset. */
+  tlsPort: number;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsKeyFilePass: string;
+  tlsClientCertFile: string;
+  tlsClientKeyFile: string;
+  tlsCaCertFile: string;
+  tlsAuthClients: 'no' | 'yes' | 'optional';
+  tlsAuthClientsUser: 'off' | 'CN';
+  tlsProtocols: string;
+  tlsCiphers: string;
+  tlsCiphersuites: string;
+  tlsCluster: 'no' | 'yes';
+  /** Observability (docs/observability.md): SLOWLOG, per-command latency, admin HTTP token. */
+  slowlogLogSlowerThan: number;
+  slowlogMaxLen: number;
+  latencyTracking: 'yes' | 'no';
+  adminToken: string;
+  /** Client limits (docs/resilience.md): Redis's names and semantics. */
+  maxclients: number;
+  timeout: number;
+  tcpKeepalive: number;
+  clientQueryBufferLimit: number;
+  clientOutputBufferLimit: string;
+  /** Circuit breaker per shard worker link (docs/resilience.md). */
+  breakerErrorPercentage: number;
+  breakerTimeoutMs: number;
+  breakerResetMs: number;
+  breakerVolumeThreshold: number;
+  breakerWindowMs: number;
+  /** ACL (docs/acl.md): Redis's requirepass / aclfile / acllog-max-len / acl-pubsub-default; '' = unset. */
+  requirepass: string;
+  aclfile: string;
+  acllogMaxLen: number;
+  aclPubsubDefault: 'resetchannels' | 'allchannels';
+  /** Per-ACL-user rate limits (Shoal only): commands/s, bucket size, "user:ops,..." overrides. */
+  rateLimitOps: number;
+  rateLimitBurst: number;
+  rateLimitUsers: string;
 }
 
 /** The config keys that bound packed (listpack/intset) encodings of collections. */
@@ -52,6 +95,9 @@ export interface ConfigKey {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** tls-auth-clients values in Redis's order (the order its CONFIG SET error lists them). */
+export const TLS_AUTH_CLIENTS = ['no', 'yes', 'optional'] as const;
+export const TLS_AUTH_CLIENTS_USER = ['off', 'CN'] as const;
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'host', kind: { type: 'string' }, default: '127.0.0.1', env: 'SHOAL_HOST', flag: 'host', help: 'address every listener binds to' },
@@ -64,6 +110,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'logLevel', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', env: 'SHOAL_LOG_LEVEL', flag: 'log-level', help: 'pino log level' },
   { key: 'protoMaxBulkLen', kind: { type: 'bytes', min: 1024 * 1024, max: 2 ** 32 }, default: 512 * 1024 * 1024, env: 'SHOAL_PROTO_MAX_BULK_LEN', flag: 'proto-max-bulk-len', help: 'largest bulk string a client may send (proto-max-bulk-len)' },
   { key: 'upstreamTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 5000, env: 'SHOAL_UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', help: 'proxy: fail a request whose shard has not answered within this time' },
+  { key: 'proxyProcesses', kind: { type: 'int', min: 1, max: 256 }, default: availableParallelism(), env: 'SHOAL_PROXY_PROCESSES', flag: 'proxy-processes', help: 'proxy: RESP processes sharing the client port (1 = one process, no cluster module); default = CPUs' },
   { key: 'maxmemory', kind: { type: 'bytes', min: 0, max: 2 ** 40 }, default: 0, env: 'SHOAL_MAXMEMORY', flag: 'maxmemory', help: 'memory limit per shard process, split evenly between its workers (0 = none)' },
   { key: 'maxmemoryPolicy', kind: { type: 'enum', values: EVICTION_POLICY_NAMES }, default: 'noeviction', env: 'SHOAL_MAXMEMORY_POLICY', flag: 'maxmemory-policy', help: 'what to evict at maxmemory (Redis policies)' },
   { key: 'maxmemorySamples', kind: { type: 'int', min: 1, max: 2147483647 }, default: 5, env: 'SHOAL_MAXMEMORY_SAMPLES', flag: 'maxmemory-samples', help: 'keys sampled per eviction (more = closer to true LRU/LFU)' },
@@ -75,6 +122,40 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'zsetMaxListpackEntries', kind: { type: 'int', min: 0, max: 2147483647 }, default: 128, env: 'SHOAL_ZSET_MAX_LISTPACK_ENTRIES', flag: 'zset-max-listpack-entries', help: 'sorted sets with more members use a skip list' },
   { key: 'zsetMaxListpackValue', kind: { type: 'int', min: 0, max: 2147483647 }, default: 64, env: 'SHOAL_ZSET_MAX_LISTPACK_VALUE', flag: 'zset-max-listpack-value', help: 'sorted sets with a longer member use a skip list' },
   { key: 'lfuDecayTime', kind: { type: 'int', min: 0, max: 2147483647 }, default: 1, env: 'SHOAL_LFU_DECAY_TIME', flag: 'lfu-decay-time', help: 'minutes per LFU counter decay step' },
+  { key: 'tlsPort', kind: { type: 'int', min: 0, max: 65535 }, default: 0, env: 'SHOAL_TLS_PORT', flag: 'tls-port', help: 'TLS RESP port of the proxy beside --port (0 = off; docs/tls.md)' },
+  { key: 'tlsCertFile', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_CERT_FILE', flag: 'tls-cert-file', help: 'PEM certificate (chain) the TLS listeners present' },
+  { key: 'tlsKeyFile', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_KEY_FILE', flag: 'tls-key-file', help: 'PEM private key of tls-cert-file' },
+  { key: 'tlsKeyFilePass', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_KEY_FILE_PASS', flag: 'tls-key-file-pass', help: 'passphrase of an encrypted tls-key-file' },
+  { key: 'tlsClientCertFile', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_CLIENT_CERT_FILE', flag: 'tls-client-cert-file', help: 'certificate the proxy presents to workers (default: tls-cert-file)' },
+  { key: 'tlsClientKeyFile', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_CLIENT_KEY_FILE', flag: 'tls-client-key-file', help: 'private key of tls-client-cert-file' },
+  { key: 'tlsCaCertFile', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_CA_CERT_FILE', flag: 'tls-ca-cert-file', help: 'PEM CA bundle that verifies client and worker certificates' },
+  { key: 'tlsAuthClients', kind: { type: 'enum', values: TLS_AUTH_CLIENTS }, default: 'yes', env: 'SHOAL_TLS_AUTH_CLIENTS', flag: 'tls-auth-clients', help: 'client certificates: yes = required, optional = verified if sent, no' },
+  { key: 'tlsAuthClientsUser', kind: { type: 'enum', values: TLS_AUTH_CLIENTS_USER }, default: 'off', env: 'SHOAL_TLS_AUTH_CLIENTS_USER', flag: 'tls-auth-clients-user', help: 'CN = log a client in as the ACL user its certificate CN names' },
+  { key: 'tlsProtocols', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_PROTOCOLS', flag: 'tls-protocols', help: 'e.g. "TLSv1.2 TLSv1.3" (the default when empty); only these two' },
+  { key: 'tlsCiphers', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_CIPHERS', flag: 'tls-ciphers', help: 'OpenSSL cipher list for TLSv1.2 (empty = Node default)' },
+  { key: 'tlsCiphersuites', kind: { type: 'string' }, default: '', env: 'SHOAL_TLS_CIPHERSUITES', flag: 'tls-ciphersuites', help: 'TLSv1.3 ciphersuites, colon-separated (empty = Node default)' },
+  { key: 'tlsCluster', kind: { type: 'enum', values: ['no', 'yes'] }, default: 'no', env: 'SHOAL_TLS_CLUSTER', flag: 'tls-cluster', help: 'yes = shard worker ports speak only TLS; the proxy links to them over TLS' },
+  { key: 'slowlogLogSlowerThan', kind: { type: 'int', min: -1, max: Number.MAX_SAFE_INTEGER }, default: 10000, env: 'SHOAL_SLOWLOG_LOG_SLOWER_THAN', flag: 'slowlog-log-slower-than', help: 'SLOWLOG: log commands slower than this many µs (-1 = off, 0 = all)' },
+  { key: 'slowlogMaxLen', kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 128, env: 'SHOAL_SLOWLOG_MAX_LEN', flag: 'slowlog-max-len', help: 'SLOWLOG: entries kept per proxy process' },
+  { key: 'latencyTracking', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'yes', env: 'SHOAL_LATENCY_TRACKING', flag: 'latency-tracking', help: 'per-command latency histograms in /metrics (no = skip the clock reads)' },
+  { key: 'adminToken', kind: { type: 'string' }, default: '', env: 'SHOAL_ADMIN_TOKEN', flag: 'admin-token', help: 'admin HTTP: require "Authorization: Bearer <token>" for /metrics and /topology' },
+  { key: 'maxclients', kind: { type: 'int', min: 1, max: 4294967295 }, default: 10000, env: 'SHOAL_MAXCLIENTS', flag: 'maxclients', help: 'most clients connected at once, split evenly over the proxy processes' },
+  { key: 'timeout', kind: { type: 'int', min: 0, max: 2147483647 }, default: 0, env: 'SHOAL_TIMEOUT', flag: 'timeout', help: 'close a client idle this many seconds (0 = never; blocked clients exempt)' },
+  { key: 'tcpKeepalive', kind: { type: 'int', min: 0, max: 2147483647 }, default: 300, env: 'SHOAL_TCP_KEEPALIVE', flag: 'tcp-keepalive', help: 'TCP keepalive idle seconds on client sockets (0 = off)' },
+  { key: 'clientQueryBufferLimit', kind: { type: 'bytes', min: 1024 * 1024, max: Number.MAX_SAFE_INTEGER }, default: 1024 * 1024 * 1024, env: 'SHOAL_CLIENT_QUERY_BUFFER_LIMIT', flag: 'client-query-buffer-limit', help: 'close a client whose unparsed input exceeds this' },
+  { key: 'clientOutputBufferLimit', kind: { type: 'string' }, default: 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60', env: 'SHOAL_CLIENT_OUTPUT_BUFFER_LIMIT', flag: 'client-output-buffer-limit', help: '"<class> <hard> <soft> <soft-seconds> ..." as Redis; close clients over it' },
+  { key: 'breakerErrorPercentage', kind: { type: 'int', min: 1, max: 100 }, default: 50, env: 'SHOAL_BREAKER_ERROR_PERCENTAGE', flag: 'breaker-error-percentage', help: 'open a worker\'s circuit above this % of failed batches in the window' },
+  { key: 'breakerTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 1000, env: 'SHOAL_BREAKER_TIMEOUT_MS', flag: 'breaker-timeout-ms', help: 'a batch unanswered this long counts as a circuit failure' },
+  { key: 'breakerResetMs', kind: { type: 'int', min: 10, max: 3600000 }, default: 1000, env: 'SHOAL_BREAKER_RESET_MS', flag: 'breaker-reset-ms', help: 'an open circuit half-opens (lets one probe batch through) after this' },
+  { key: 'breakerVolumeThreshold', kind: { type: 'int', min: 0, max: 1000000 }, default: 5, env: 'SHOAL_BREAKER_VOLUME_THRESHOLD', flag: 'breaker-volume-threshold', help: 'batches in the window before the error rate can open a circuit' },
+  { key: 'breakerWindowMs', kind: { type: 'int', min: 100, max: 600000 }, default: 1000, env: 'SHOAL_BREAKER_WINDOW_MS', flag: 'breaker-window-ms', help: 'rolling window of the circuit error rate' },
+  { key: 'requirepass', kind: { type: 'string' }, default: '', env: 'SHOAL_REQUIREPASS', flag: 'requirepass', help: 'password of the ACL default user (Redis requirepass; empty = none)' },
+  { key: 'aclfile', kind: { type: 'string' }, default: '', env: 'SHOAL_ACLFILE', flag: 'aclfile', help: 'ACL file read at start and by ACL LOAD, written by ACL SAVE (docs/acl.md)' },
+  { key: 'acllogMaxLen', kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 128, env: 'SHOAL_ACLLOG_MAX_LEN', flag: 'acllog-max-len', help: 'ACL LOG entries kept per proxy process' },
+  { key: 'aclPubsubDefault', kind: { type: 'enum', values: ['resetchannels', 'allchannels'] }, default: 'resetchannels', env: 'SHOAL_ACL_PUBSUB_DEFAULT', flag: 'acl-pubsub-default', help: 'channels a new ACL user may use (Redis 7 default: none)' },
+  { key: 'rateLimitOps', kind: { type: 'int', min: 0, max: 1_000_000_000 }, default: 0, env: 'SHOAL_RATE_LIMIT_OPS', flag: 'rate-limit-ops', help: 'commands/s each ACL user may run, cluster-wide (0 = unlimited)' },
+  { key: 'rateLimitBurst', kind: { type: 'int', min: 0, max: 1_000_000_000 }, default: 0, env: 'SHOAL_RATE_LIMIT_BURST', flag: 'rate-limit-burst', help: 'commands a user may run at once before its rate applies (0 = one second\'s worth)' },
+  { key: 'rateLimitUsers', kind: { type: 'string' }, default: '', env: 'SHOAL_RATE_LIMIT_USERS', flag: 'rate-limit-users', help: 'per-user commands/s overriding rate-limit-ops, e.g. "alice:1000,bob:50" (0 = unlimited)' },
 ];
 
 /** Parses Redis-style memory units: 100, 1k, 1kb, 5mb, 2gb (k = 1000, kb = 1024, as Redis). */

@@ -21,6 +21,29 @@ export interface ConnectionHost {
   readonly mode: 'standalone' | 'cluster';
   /** Clients of this process, for CLIENT LIST. */
   clients(): Iterable<ClientState>;
+  /**
+   * ACL users (the proxy: proxy/acl/acl-store.ts). Without it (a worker's direct
+   * clients) there is one user, `default`, with no password, as a fresh Redis.
+   */
+  readonly acl?: ConnectionAcl;
+}
+
+/** What AUTH, HELLO AUTH and ACL need from a process that has ACL users. */
+export interface ConnectionAcl {
+  /** The default user has no password: AUTH <password> is then an error. */
+  readonly defaultNopass: boolean;
+  /** Checks a username-password pair and logs the client in; false (logged in ACL LOG) when refused. */
+  authenticate(client: ClientState, username: Buffer, password: Buffer, command: Buffer): boolean;
+  /** ACL <subcommand> ... */
+  command(out: ReplyWriter, client: ClientState, argv: Buffer[]): void;
+}
+
+const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+
+/** Logs in through the host's ACL, or as the worker's only user (`default`, any password). */
+function authenticate(host: ConnectionHost, client: ClientState, username: Buffer, password: Buffer, command: Buffer): boolean {
+  if (host.acl) return host.acl.authenticate(client, username, password, command);
+  return username.toString('latin1') === 'default';
 }
 
 type ConnHandler = (out: ReplyWriter, client: ClientState, argv: Buffer[], host: ConnectionHost) => void;
@@ -53,9 +76,8 @@ function hello(out: ReplyWriter, client: ClientState, argv: Buffer[], host: Conn
     const opt = lower(argv[i]!);
     const more = argv.length - i - 1;
     if (opt === 'auth' && more >= 2) {
-      // Until ACLs exist there is one user, `default`, with no password (Redis's
-      // `nopass`): any password is accepted for it, any other user is refused.
-      if (argv[i + 1]!.toString() !== 'default') return out.error('WRONGPASS invalid username-password pair or user is disabled.');
+      // Redis 7.0 logs in here, before it looks at the options that follow.
+      if (!authenticate(host, client, argv[i + 1]!, argv[i + 2]!, argv[0]!)) return out.error(WRONGPASS);
       i += 2;
     } else if (opt === 'setname' && more >= 1) {
       name = argv[++i]!.toString();
@@ -63,6 +85,9 @@ function hello(out: ReplyWriter, client: ClientState, argv: Buffer[], host: Conn
     } else {
       return out.error(`ERR Syntax error in HELLO option '${argv[i]!.toString()}'`);
     }
+  }
+  if (!client.authenticated) {
+    return out.error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   }
   client.proto = proto;
   out.proto = proto;
@@ -75,6 +100,26 @@ function hello(out: ReplyWriter, client: ClientState, argv: Buffer[], host: Conn
   out.bulk('mode'); out.bulk(host.mode);
   out.bulk('role'); out.bulk('master');
   out.bulk('modules'); out.arrayHeader(0);
+}
+
+/** AUTH [username] password */
+function auth(out: ReplyWriter, client: ClientState, argv: Buffer[], host: ConnectionHost): void {
+  if (argv.length > 3) return out.error(WireErrors.syntax);
+  if (argv.length === 2 && (host.acl?.defaultNopass ?? true)) {
+    return out.error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+  }
+  const username = argv.length === 2 ? DEFAULT_USER : argv[1]!;
+  if (authenticate(host, client, username, argv[argv.length - 1]!, argv[0]!)) out.ok();
+  else out.error(WRONGPASS);
+}
+
+const DEFAULT_USER = Buffer.from('default');
+
+/** ACL ...: the host's ACL; a worker has only `default` (ACL WHOAMI) and leaves ACLs to the proxy. */
+function acl(out: ReplyWriter, client: ClientState, argv: Buffer[], host: ConnectionHost): void {
+  if (host.acl) return host.acl.command(out, client, argv);
+  if (lower(argv[1]!) === 'whoami' && argv.length === 2) return out.bulk(client.user);
+  out.error('ERR ACL users live on the Shoal proxy: run ACL commands through the proxy');
 }
 
 function select(out: ReplyWriter, _c: ClientState, argv: Buffer[], host: ConnectionHost): void {
@@ -241,6 +286,7 @@ function command(out: ReplyWriter, _c: ClientState, argv: Buffer[]): void {
 }
 
 const HANDLERS: Record<string, ConnHandler> = {
+  auth, acl,
   ping, echo, hello, select, quit, reset, time, command, client,
   readonly: readonlyCmd, readwrite,
 };

@@ -32,6 +32,10 @@ export type Target = {
   pids: number[];
   kind: TargetKind;
   stop(): Promise<void>;
+  /** Shoal only: the launcher's data directory (the topology file is `topology.json` in it). */
+  dataDir?: string;
+  /** Shoal only: the last 8 KB the launcher and its children wrote to stdout (pino lines). */
+  stdout?: () => string;
 };
 
 export type TopologyProcess = { role: string; pid: number; name?: string; ports?: number[]; slots?: [number, number][] };
@@ -44,6 +48,12 @@ export type StartOptions = {
   /** Shard processes (passed as `--shards N` only when given). */
   shards?: number;
   env?: Record<string, string>;
+  /** RESP proxy processes (`--proxy-processes`); tests default to 1 so the suite stays fast. */
+  proxyProcesses?: number;
+  /** Extra redis-server arguments when the target is redis (e.g. TLS flags). */
+  redisArgs?: string[];
+  /** Shard workers speak only TLS (tls-cluster yes): readiness pings the proxy port only. */
+  tlsWorkers?: boolean;
 };
 
 /** Compiled repo root: this file lives at dist/test/helpers/cluster.js. */
@@ -152,13 +162,14 @@ async function waitGone(pid: number, ms: number, child?: ChildProcess): Promise<
   return child ? child.exitCode !== null || child.signalCode !== null : !alive(pid);
 }
 
-/** One PING on `port`; true when it answers +PONG within 1 s. */
+/** One PING on `port`; true when it answers +PONG (or NOAUTH: up, with a password set) within 1 s. */
 async function pingOnce(port: number): Promise<boolean> {
   let c: RespClient | undefined;
   try {
     c = await RespClient.connect(port, '127.0.0.1', 1000);
     const reply = await c.run(['PING'], { timeoutMs: 1000 });
-    return reply === 'PONG';
+    const noauth = typeof reply === 'object' && reply !== null && 'error' in reply && String(reply.error).startsWith('NOAUTH');
+    return reply === 'PONG' || noauth;
   } catch {
     return false;
   } finally {
@@ -262,12 +273,13 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
       '--workers', String(workers),
       ...(shards !== undefined ? ['--shards', String(shards)] : []),
       '--data-dir', dataDir,
+      '--proxy-processes', String(opts.proxyProcesses ?? 1),
     ];
     const sp = spawnLogged(process.execPath, args, opts.env ?? {}, dataDir);
     const topoPids: number[] = [];
     const extraPids = (): number[] => topoPids;
     try {
-      await waitReady(sp, [port, ...workerPorts], 'shoal', extraPids);
+      await waitReady(sp, opts.tlsWorkers ? [port] : [port, ...workerPorts], 'shoal', extraPids);
     } catch (err) {
       lastErr = err;
       // Port races with other test files: retry with new ports when it looks like one.
@@ -294,6 +306,8 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
       httpPort,
       pids,
       kind: 'shoal',
+      dataDir,
+      stdout: sp.stdout,
       stop: () => {
         stopped ??= (async () => {
           await recordTopology();
@@ -308,14 +322,14 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
 }
 
 /** Starts a throwaway redis-server (no persistence) on a free port. */
-export async function startRedis(): Promise<Target> {
+export async function startRedis(extraArgs: readonly string[] = []): Promise<Target> {
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePortRange(1);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shoal-test-redis-'));
     const sp = spawnLogged(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir, '--daemonize', 'no'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir, '--daemonize', 'no', ...extraArgs],
       {},
       dataDir,
     );
@@ -403,7 +417,7 @@ export async function startRedisCluster(nodes = 3): Promise<Target> {
 
 /** Starts whatever SHOAL_TEST_TARGET selects (default: shoal). */
 export function startTarget(opts: StartOptions = {}): Promise<Target> {
-  return isRedis ? startRedis() : startShoal(opts);
+  return isRedis ? startRedis(opts.redisArgs) : startShoal(opts);
 }
 
 type Teardownable = { teardown(fn: () => unknown): void };
