@@ -41,6 +41,9 @@ import { AclStore } from './acl/acl-store.js';
 import { admitOrReply } from './acl/acl-gate.js';
 import { componentLog } from '../shared/log.js';
 
+/** ProcessGroup topic: every settable CONFIG value, shared after each CONFIG SET. */
+const T_CONFIG_VALUES = 'config-values';
+
 export class ProxyServer implements ConnectionHost {
   readonly mode = 'standalone' as const;
   readonly config: ShoalConfig;
@@ -98,6 +101,11 @@ export class ProxyServer implements ConnectionHost {
     }, 100);
     this.#timeoutTimer.unref();
     answerAdminQuestions(this);
+    // A CONFIG SET through any proxy process holds for all of them (and for a restarted one).
+    group.onShared(T_CONFIG_VALUES, (values) => {
+      const refused = this.runtime.adoptValues(values as Array<[string, string]>);
+      if (refused.length > 0) log.warn({ refused }, 'config values from another proxy process refused');
+    });
   }
 
   /** Serves a client socket (plain, or TLS after its handshake: proxy/tls.ts). */
@@ -334,6 +342,7 @@ export class ProxyServer implements ConnectionHost {
       this.runtime.command(w, argv, () => { this.stats.commands = 0; });
       const local = w.take();
       if (local[0] === 0x2d) return client.replyLocal(local);
+      if (sub === 'set') this.group.share(T_CONFIG_VALUES, this.runtime.settableValues());
       return allWorkers(this, client, { name: 'config' } as CommandSpec, argv);
     }
     this.runtime.command(w, argv, () => {});

@@ -185,6 +185,25 @@ export class RuntimeConfig {
     out.ok();
   }
 
+  /** Every settable parameter's current value, for other processes of the same tier. */
+  settableValues(): Array<[string, string]> {
+    return PARAMS.filter((p) => p.set !== undefined).map((p) => [p.name, p.get(this)]);
+  }
+
+  /**
+   * Applies values another process reported (settableValues): each that differs is set
+   * through its parameter, without hooks. Returns the names of values refused.
+   */
+  adoptValues(values: ReadonlyArray<readonly [string, string]>): string[] {
+    const refused: string[] = [];
+    for (const [name, v] of values) {
+      const p = PARAMS.find((x) => x.name === name);
+      if (p?.set === undefined || p.get(this) === v) continue;
+      if (p.set(this, v) !== undefined) refused.push(name);
+    }
+    return refused;
+  }
+
   /** CONFIG GET|SET|RESETSTAT|REWRITE|HELP, argv including "config". */
   command(out: ReplyWriter, argv: readonly Buffer[], resetStats: () => void): void {
     const sub = argv[1]!.toString('latin1').toLowerCase();

@@ -94,6 +94,17 @@ if (isRedis) {
     t.equal(await a.c.run(['CLIENT', 'KILL', 'ID', String(victim.id)]), 0, 'gone everywhere');
   });
 
+  t.test('CONFIG SET through one process holds on the other', async (t) => {
+    const a = conns[0]!;
+    const b = conns.find((k) => k.pid !== a.pid)!;
+    t.equal(await a.c.run(['CONFIG', 'SET', 'timeout', '3600', 'maxclients', '777']), 'OK');
+    const seen = await pollUntil(() => b.c.run(['CONFIG', 'GET', 'maxclients']), (r) => JSON.stringify(r) === JSON.stringify(['maxclients', '777']), 3000);
+    t.ok(seen.ok, 'maxclients reached the other process');
+    t.same(await b.c.run(['CONFIG', 'GET', 'timeout']), ['timeout', '3600']);
+    t.equal(await b.c.run(['CONFIG', 'SET', 'timeout', '0', 'maxclients', '10000']), 'OK');
+    t.ok((await pollUntil(() => a.c.run(['CONFIG', 'GET', 'timeout']), (r) => JSON.stringify(r) === JSON.stringify(['timeout', '0']), 3000)).ok, 'and back');
+  });
+
   t.test('CLIENT PAUSE WRITE from one process holds writes on the other', async (t) => {
     const a = conns[0]!;
     const b = conns.find((k) => k.pid !== a.pid)!;
