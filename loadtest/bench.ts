@@ -63,6 +63,8 @@ Environment:
   CLIENTS=50 KEYSPACE=100000 PIPELINES=1,16 TESTS=set,get
   PAUSE=0.5 QUIET_PCT=10 QUIET_MAX=15   rest, then wait (at most QUIET_MAX s) until
                        the machine is < QUIET_PCT % busy before each run
+  BENCH_ACL=1          redis and the proxy run with an ACL file; redis-benchmark logs in
+                       as a restricted user (0: everyone is the default user)
   MAX_OTHER=30 RETRIES=2   redo a pair when other processes took > MAX_OTHER % of a core
   READY_TIMEOUT=30     seconds a server gets to answer PING and a SET
   RUN_TIMEOUT=120      hard cap per redis-benchmark run (s)
@@ -107,7 +109,7 @@ const RETRIES = envNum('RETRIES', 2);
 const MICRO_TIMEOUT = envNum('MICRO_TIMEOUT', 120);
 const TARGET_NAMES = envList('TARGETS', 'shard,proxy');
 const VALUE_SIZE = 3; // redis-benchmark's default -d, so SET runs keep the prefilled size
-const KNOBS = ['SCENARIOS', 'ROUNDS', 'DURATION', 'TARGETS', 'SKIP_MICRO', 'CLIENTS', 'KEYSPACE', 'PIPELINES', 'TESTS',
+const KNOBS = ['SCENARIOS', 'BENCH_ACL', 'ROUNDS', 'DURATION', 'TARGETS', 'SKIP_MICRO', 'CLIENTS', 'KEYSPACE', 'PIPELINES', 'TESTS',
   'PAUSE', 'QUIET_PCT', 'QUIET_MAX', 'MAX_OTHER', 'RETRIES', 'BENCH_TARGET_CMD',
   'MEMORY_KEYS', 'MEMORY_SIZES', 'MEMORY_TARGETS', 'SETTLE_MS',
   'CHURN_SETS', 'CHURN_BIG_SETS', 'CHURN_KEYSPACE', 'CHURN_MAXMEMORY', 'CHURN_WINDOW', 'SAMPLE_MS',
@@ -178,9 +180,24 @@ async function prefillAndVerify(s: Server): Promise<void> {
   log(`${s.name}: prefilled ${KEYSPACE} keys x ${VALUE_SIZE} B and verified SET/GET/missing-key in ${Date.now() - t0} ms`);
 }
 
+/**
+ * BENCH_ACL=1 (default): redis-server and the proxy load the same ACL file and
+ * redis-benchmark logs in as `bench`, a user limited to some categories and key
+ * patterns, so every command pays the ACL check (the issue measures the proxy "with
+ * ACL and metrics on"). Shard workers have no ACL: shard-direct runs as `default`.
+ */
+const BENCH_ACL = process.env['BENCH_ACL'] !== '0';
+const ACL_FILE = path.join(WORK, 'bench.acl');
+const ACL_LOGIN = ['--user', 'bench', '-a', 'benchpass'];
+if (BENCH_ACL) {
+  fs.writeFileSync(ACL_FILE, ['user default on nopass ~* &* +@all',
+    'user bench on >benchpass ~key:* ~my* ~counter:* resetchannels -@all +@read +@write +@connection -@dangerous +config|get', ''].join('\n'));
+}
+const aclArgs = (s: Server): string[] => (BENCH_ACL && s.name !== 'shard-direct' ? ACL_LOGIN : []);
+
 /** One redis-benchmark run of the throughput pass (its keyspace, clients and value size). */
 function benchRun(s: Server, other: Server, test: string, pipeline: number, n: number, gate = true): Promise<Run> {
-  return redisBenchmarkRun(s, [other], { test, pipeline, n, clients: CLIENTS, keyspace: KEYSPACE, valueSize: VALUE_SIZE }, gate);
+  return redisBenchmarkRun(s, [other], { test, pipeline, n, clients: CLIENTS, keyspace: KEYSPACE, valueSize: VALUE_SIZE, extraArgs: aclArgs(s) }, gate);
 }
 
 /** Short runs grown until one lasts >= DURATION/3 (they double as warm-up); returns -n for ~DURATION s. */
@@ -551,11 +568,12 @@ async function main(): Promise<void> {
   const measureTargets = async (tests: string[], pipelines: number[]): Promise<Summary[]> => {
     const sums: Summary[] = [];
     if (!specs.length) return sums;
-    const redis = (await startRedis()).server;
+    const redis = (await startRedis(BENCH_ACL ? ['--aclfile', ACL_FILE] : [])).server;
     for (const spec of specs) {
       const base = await freePorts(spec.ports);
       const dataDir = fs.mkdtempSync(path.join(WORK, `${spec.name}-data-`));
-      const target = startServer(spec.name, spec.argv(base, dataDir), base);
+      const acl = BENCH_ACL && spec.name === 'proxy' ? ['--aclfile', ACL_FILE] : [];
+      const target = startServer(spec.name, [...spec.argv(base, dataDir), ...acl], base);
       await waitReady(target);
       log(`${spec.name}: processes ${serverPids(target).join(',')}; redis pid ${redis.pid}`);
       await prefillAndVerify(target);
