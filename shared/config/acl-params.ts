@@ -5,29 +5,8 @@
  * SET to every worker, which must accept it); only the proxy acts on them, through
  * its RuntimeConfig apply hook (proxy/acl/acl-store.ts).
  */
-import type { Param } from './runtime.js';
+import { intParam, type Param } from './param.js';
 
-const LLONG_MAX = '9223372036854775807';
-
-/** Redis string2ll: an optional '-', no '+', spaces or leading zeros. */
-function parseInteger(v: string): number | undefined {
-  if (!/^(0|-?[1-9]\d{0,18})$/.test(v)) return undefined;
-  return Number(v);
-}
-
-function intParam(name: string, key: 'acllogMaxLen' | 'rateLimitOps' | 'rateLimitBurst', max: number): Param {
-  return {
-    name,
-    get: (rc) => String(rc.config[key]),
-    set: (rc, v) => {
-      const n = parseInteger(v);
-      if (n === undefined) return "argument couldn't be parsed into an integer";
-      if (n < 0 || n > max) return `argument must be between 0 and ${max === Number.MAX_SAFE_INTEGER ? LLONG_MAX : max} inclusive`;
-      rc.config[key] = n;
-      return undefined;
-    },
-  };
-}
 
 /**
  * Parses rate-limit-users: comma-separated `name:ops` pairs (0 = no limit for that
@@ -70,7 +49,7 @@ export const ACL_PARAMS: readonly Param[] = [
     },
   },
   { name: 'aclfile', get: (rc) => rc.config.aclfile, set: () => "can't set immutable config" },
-  intParam('acllog-max-len', 'acllogMaxLen', Number.MAX_SAFE_INTEGER),
+  intParam('acllog-max-len', 'acllogMaxLen', 0, Number.MAX_SAFE_INTEGER),
   {
     name: 'acl-pubsub-default',
     get: (rc) => rc.config.aclPubsubDefault,
@@ -81,7 +60,7 @@ export const ACL_PARAMS: readonly Param[] = [
       return undefined;
     },
   },
-  intParam('rate-limit-ops', 'rateLimitOps', 1_000_000_000),
-  intParam('rate-limit-burst', 'rateLimitBurst', 1_000_000_000),
+  intParam('rate-limit-ops', 'rateLimitOps', 0, 1_000_000_000),
+  intParam('rate-limit-burst', 'rateLimitBurst', 0, 1_000_000_000),
   rateLimitUsersParam,
 ];

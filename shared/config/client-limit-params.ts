@@ -5,30 +5,9 @@
  * too (the proxy forwards CONFIG SET to every worker, which must accept it), but only
  * the proxy acts on them (proxy/client-limits.ts).
  */
-import type { Param } from './runtime.js';
+import { intParam, LLONG_MAX_TEXT, type Param } from './param.js';
 import { formatOutputBufferLimit, outputLimitsFrom, parseOutputBufferLimit } from './output-buffer-limit.js';
 
-const LLONG_MAX = '9223372036854775807';
-
-/** Redis string2ll for numeric configs: an optional '-', no '+', spaces or leading zeros. */
-function parseInteger(v: string): number | undefined {
-  if (!/^(0|-?[1-9]\d{0,18})$/.test(v)) return undefined;
-  return Number(v);
-}
-
-function intParam(name: string, key: 'maxclients' | 'timeout' | 'tcpKeepalive', min: number, max: number): Param {
-  return {
-    name,
-    get: (rc) => String(rc.config[key]),
-    set: (rc, v) => {
-      const n = parseInteger(v);
-      if (n === undefined) return "argument couldn't be parsed into an integer";
-      if (n < min || n > max) return `argument must be between ${min} and ${max} inclusive`;
-      rc.config[key] = n;
-      return undefined;
-    },
-  };
-}
 
 /** Redis memtoull for memory configs; a value past 2^63 reads as out of range, as in Redis. */
 const queryBufferLimitParam: Param = {
@@ -40,7 +19,7 @@ const queryBufferLimitParam: Param = {
     const mul: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
     const n = Number(m[1]) * mul[(m[2] ?? '').toLowerCase()]!;
     const min = 1024 * 1024;
-    if (n < min || n > 2 ** 63) return `argument must be between ${min} and ${LLONG_MAX} inclusive`;
+    if (n < min || n > 2 ** 63) return `argument must be between ${min} and ${LLONG_MAX_TEXT} inclusive`;
     rc.config.clientQueryBufferLimit = Math.min(n, Number.MAX_SAFE_INTEGER);
     return undefined;
   },

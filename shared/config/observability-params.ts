@@ -4,7 +4,7 @@
  * worded as in Redis 7. Workers hold them too (the proxy forwards CONFIG SET to every
  * worker, which must accept it), but only the proxy acts on them.
  */
-import type { Param } from './runtime.js';
+import type { Param } from './param.js';
 
 const LLONG_MAX = 9223372036854775807n;
 

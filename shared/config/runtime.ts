@@ -4,7 +4,7 @@
  * client compatibility but does not act on yet (`save`, `appendonly`) are stored and
  * reported honestly as what was set.
  */
-import type { ShoalConfig, EncodingLimitKey } from './schema.js';
+import type { ShoalConfig } from './schema.js';
 import { parseBytes, EVICTION_POLICY_NAMES } from './schema.js';
 import type { ReplyWriter } from '../resp/reply-writer.js';
 import { globMatch } from '../glob.js';
@@ -12,16 +12,11 @@ import { TLS_PARAMS } from '../tls/params.js';
 import { OBSERVABILITY_PARAMS } from './observability-params.js';
 import { CLIENT_LIMIT_PARAMS } from './client-limit-params.js';
 import { ACL_PARAMS } from './acl-params.js';
+import { intParam, type Param } from './param.js';
+
+export type { Param };
 
 
-export interface Param {
-  name: string;
-  /** Redis's older name for the parameter (CONFIG SET accepts it, GET matches it). */
-  alias?: string;
-  get(rc: RuntimeConfig): string;
-  /** Returns an error detail (Redis's text after ` - `), or undefined when applied. */
-  set?(rc: RuntimeConfig, v: string): string | undefined;
-}
 
 function bytesParam(name: string, key: 'maxmemory' | 'protoMaxBulkLen', min: number): Param {
   return {
@@ -37,20 +32,6 @@ function bytesParam(name: string, key: 'maxmemory' | 'protoMaxBulkLen', min: num
   };
 }
 
-function intParam(name: string, key: 'maxmemorySamples' | 'lfuLogFactor' | 'lfuDecayTime' | EncodingLimitKey, min: number, max: number, alias?: string): Param {
-  return {
-    name,
-    ...(alias ? { alias } : {}),
-    get: (rc) => String(rc.config[key]),
-    set: (rc, v) => {
-      if (!/^-?\d+$/.test(v)) return "argument couldn't be parsed into an integer";
-      const n = Number(v);
-      if (n < min || n > max) return `argument must be between ${min} and ${max} inclusive`;
-      rc.config[key] = n;
-      return undefined;
-    },
-  };
-}
 
 const policyParam: Param = {
   name: 'maxmemory-policy',

@@ -48,6 +48,9 @@ export interface ShoalConfig {
   slowlogMaxLen: number;
   latencyTracking: 'yes' | 'no';
   adminToken: string;
+  /** WebSocket pub/sub at /pubsub (docs/websocket-pubsub.md). */
+  websocketMaxBuffered: number;
+  websocketIdleTimeout: number;
   /** Client limits (docs/resilience.md): Redis's names and semantics. */
   maxclients: number;
   timeout: number;
@@ -70,11 +73,6 @@ export interface ShoalConfig {
   rateLimitBurst: number;
   rateLimitUsers: string;
 }
-
-/** The config keys that bound packed (listpack/intset) encodings of collections. */
-export type EncodingLimitKey =
-  | 'listMaxListpackSize' | 'hashMaxListpackEntries' | 'hashMaxListpackValue'
-  | 'setMaxIntsetEntries' | 'zsetMaxListpackEntries' | 'zsetMaxListpackValue';
 
 /** In Redis's order (the order its CONFIG SET error lists them). */
 export const EVICTION_POLICY_NAMES = ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'] as const;
@@ -139,6 +137,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'slowlogMaxLen', kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 128, env: 'SHOAL_SLOWLOG_MAX_LEN', flag: 'slowlog-max-len', help: 'SLOWLOG: entries kept per proxy process' },
   { key: 'latencyTracking', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'yes', env: 'SHOAL_LATENCY_TRACKING', flag: 'latency-tracking', help: 'per-command latency histograms in /metrics (no = skip the clock reads)' },
   { key: 'adminToken', kind: { type: 'string' }, default: '', env: 'SHOAL_ADMIN_TOKEN', flag: 'admin-token', help: 'admin HTTP: require "Authorization: Bearer <token>" for /metrics and /topology' },
+  { key: 'websocketMaxBuffered', kind: { type: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER }, default: 1024 * 1024, env: 'SHOAL_WEBSOCKET_MAX_BUFFERED', flag: 'websocket-max-buffered', help: 'WebSocket pub/sub: close a subscriber (code 4008) with more than this unsent' },
+  { key: 'websocketIdleTimeout', kind: { type: 'int', min: 0, max: 960 }, default: 120, env: 'SHOAL_WEBSOCKET_IDLE_TIMEOUT', flag: 'websocket-idle-timeout', help: 'WebSocket pub/sub: seconds without traffic before close; pings are sent automatically (0 = never)' },
   { key: 'maxclients', kind: { type: 'int', min: 1, max: 4294967295 }, default: 10000, env: 'SHOAL_MAXCLIENTS', flag: 'maxclients', help: 'most clients connected at once, split evenly over the proxy processes' },
   { key: 'timeout', kind: { type: 'int', min: 0, max: 2147483647 }, default: 0, env: 'SHOAL_TIMEOUT', flag: 'timeout', help: 'close a client idle this many seconds (0 = never; blocked clients exempt)' },
   { key: 'tcpKeepalive', kind: { type: 'int', min: 0, max: 2147483647 }, default: 300, env: 'SHOAL_TCP_KEEPALIVE', flag: 'tcp-keepalive', help: 'TCP keepalive idle seconds on client sockets (0 = off)' },

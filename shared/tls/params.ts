@@ -4,7 +4,8 @@
  * changes them. tls-port and tls-cluster are read-only at run time (a listener or the
  * link protocol would have to change under live connections).
  */
-import type { Param, RuntimeConfig } from '../config/runtime.js';
+import type { RuntimeConfig } from '../config/runtime.js';
+import type { Param } from '../config/param.js';
 import type { ShoalConfig } from '../config/schema.js';
 import { TLS_AUTH_CLIENTS, TLS_AUTH_CLIENTS_USER } from '../config/schema.js';
 import type { Logger } from '../log.js';

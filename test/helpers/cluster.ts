@@ -100,7 +100,8 @@ function tail(stream: NodeJS.ReadableStream | null, limit = 8192): () => string 
   return () => text;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -285,6 +286,22 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
       // Port races with other test files: retry with new ports when it looks like one.
       if (/EADDRINUSE/.test(String(err))) continue;
       throw err;
+    }
+    // Several proxy processes: the port answers once the first listens; wait until
+    // /readyz counts every one, so connections spread over all of them.
+    if ((opts.proxyProcesses ?? 1) > 1) {
+      const want = opts.proxyProcesses!;
+      const deadline = Date.now() + READY_TIMEOUT_MS;
+      for (;;) {
+        const body = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2000) })
+          .then(async (r) => (r.ok ? ((await r.json()) as { processes?: number }) : null)).catch(() => null);
+        if ((body?.processes ?? 0) >= want) break;
+        if (Date.now() > deadline) {
+          await stopAll(sp, extraPids);
+          throw new Error(`/readyz did not count ${want} proxy processes within ${READY_TIMEOUT_MS} ms`);
+        }
+        await sleep(100);
+      }
     }
     const launcherPid = sp.child.pid as number;
     const pids = [launcherPid];

@@ -11,21 +11,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { fetchTopology, isRedis, keySlot, startShoal, type TopologyProcess } from '../helpers/cluster.js';
+import { alive, fetchTopology, isRedis, keySlot, startShoal, type TopologyProcess } from '../helpers/cluster.js';
 import { RespClient, pollUntil, sleep, type RespValue } from '../helpers/run.js';
 
 const isError = (v: RespValue): v is { error: string } => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map) && !Buffer.isBuffer(v) && 'error' in v;
 const errorText = (v: RespValue): string => (isError(v) ? v.error : '');
 const SHARD_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'shoal-shard.js');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 if (isRedis) {
   t.plan(0, 'killing a shard process is Shoal-only');
