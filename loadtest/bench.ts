@@ -46,6 +46,8 @@ import { runCost } from './macro/cost.js';
 import { runTls } from './macro/tls.js';
 import { LATENCY_KNOBS, runLatency } from './macro/latency.js';
 import { runTypeMemory } from './macro/type-memory.js';
+import { runFanout } from './macro/fanout.js';
+import { runPubsub } from './macro/pubsub.js';
 
 const HELP = `usage: npm run bench   (= npm run build && node dist/loadtest/bench.js [--help])
 
@@ -53,7 +55,9 @@ Runs the selected scenarios, Shoal against private redis-servers started here,
 and writes loadtest/RESULTS.md (see loadtest/README.md).
 
 Environment:
-  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency   which scenarios (default all)
+  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency,fanout,pubsub   which scenarios (default all)
+  fanout: FANOUT_WS=1000 FANOUT_RESP=1000 subscribers, FANOUT_RATE=50 (PUBLISH/s), FANOUT_WINDOW=4, FANOUT_SECS=5
+  pubsub: PUBSUB_SUBS=10 subscribers, PUBSUB_N=200000 PUBLISHes, PUBSUB_CLIENTS=50, PUBSUB_PIPELINE=16, PUBSUB_SIZE=32, PUBSUB_ROUNDS=2
   throughput (redis-benchmark SET/GET, -P 1 and 16, Shoal vs redis):
   TARGETS=shard,proxy  which Shoal targets to measure (shard = shoal-shard --workers 1,
                        proxy = shoal.js embedded cluster); TARGETS= (empty) skips the pass
@@ -114,11 +118,13 @@ const KNOBS = ['SCENARIOS', 'BENCH_ACL', 'ROUNDS', 'DURATION', 'TARGETS', 'SKIP_
   'MEMORY_KEYS', 'MEMORY_SIZES', 'MEMORY_TARGETS', 'SETTLE_MS',
   'CHURN_SETS', 'CHURN_BIG_SETS', 'CHURN_KEYSPACE', 'CHURN_MAXMEMORY', 'CHURN_WINDOW', 'SAMPLE_MS',
   'HIT_REQUESTS', 'HIT_KEYS', 'HIT_SKEW', 'HIT_CAPACITY', 'HIT_CALIBRATE', 'HIT_WINDOW', 'HIT_POLICIES', 'HIT_SEED',
+  'FANOUT_WS', 'FANOUT_RESP', 'FANOUT_RATE', 'FANOUT_WINDOW', 'FANOUT_SECS',
+  'PUBSUB_SUBS', 'PUBSUB_N', 'PUBSUB_CLIENTS', 'PUBSUB_PIPELINE', 'PUBSUB_SIZE', 'PUBSUB_ROUNDS',
   'COST_MAXMEMORY', 'COST_TESTS', 'COST_PIPELINE', 'COST_KEYSPACE', 'COST_TTL_PCT', 'COST_REDIS',
   'DATATYPE_TESTS', 'DATATYPE_PIPELINE', 'TYPEMEM_SCALE', 'TYPEMEM_DATASETS', 'TYPEMEM_TARGETS',
   'TLS_TARGETS', 'TLS_TESTS', 'TLS_PIPELINES', 'TLS_KEYSPACE', ...LATENCY_KNOBS];
 /** Every scenario, in the order they run and appear in RESULTS.md. */
-const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency'];
+const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency', 'fanout', 'pubsub'];
 /** redis-benchmark tests of the datatypes scenario (collections), at DATATYPE_PIPELINE. */
 const DATATYPE_TESTS = envList('DATATYPE_TESTS', 'lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100').map((t) => t.toLowerCase());
 const DATATYPE_PIPELINE = envNum('DATATYPE_PIPELINE', 16);
@@ -600,6 +606,8 @@ async function main(): Promise<void> {
   await scenario('cost', runCost);
   await scenario('tls', runTls);
   await scenario('latency', runLatency);
+  await scenario('fanout', runFanout);
+  await scenario('pubsub', runPubsub);
 
   console.log(`# ${commandLine()}  (${os.availableParallelism()} cpus, node ${process.version})`);
   for (const x of sections) if (x.text) console.log(`\n[${x.scenario}]\n${x.text}`);

@@ -15,6 +15,7 @@ import type { Sink, DrainWaiter } from './upstream/link.js';
 import { OutputClass, type LimitedClient } from './client-limits.js';
 import type { ProxyServer } from './proxy-server.js';
 import type { ClientTransaction } from './transactions.js';
+import type { ClientPubSub } from './pubsub/commands.js';
 
 /** What a muted slot (CLIENT REPLY OFF/SKIP) holds instead of its reply. */
 const MUTED = Buffer.alloc(0);
@@ -65,6 +66,8 @@ export class ProxyClient implements LimitedClient, DrainWaiter {
   readonly socket: Socket;
   /** MULTI queue and WATCHed keys (proxy/transactions.ts); null until the first MULTI or WATCH. */
   tx: ClientTransaction | null = null;
+  /** Channels, patterns and shard channels it subscribed (proxy/pubsub/commands.ts); null until the first. */
+  pubsub: ClientPubSub | null = null;
   readonly #server: ProxyServer;
   readonly #decoder: RespDecoder;
   #queue: ReplySlot[] = [];
@@ -157,6 +160,27 @@ export class ProxyClient implements LimitedClient, DrainWaiter {
       const s = this.slot();
       s.data = bytes;
       s.done = true;
+      this.#queuedBytes += bytes.length;
+    }
+  }
+
+  /**
+   * A pub/sub message, after the replies still owed (a subscription's acknowledgement
+   * precedes the channel's messages) — but before `before`, the reply of the client's
+   * own PUBLISH still in flight, which Redis sends after the message.
+   */
+  push(bytes: Buffer, before: ReplySlot | null = null): void {
+    if (this.#closed) return;
+    if (this.#head === this.#queue.length) {
+      this.out.raw(bytes);
+      this.markDirty();
+    } else {
+      const s = new ReplySlot(this);
+      s.data = bytes;
+      s.done = true;
+      const at = before === null ? -1 : this.#queue.lastIndexOf(before);
+      if (at >= this.#head) this.#queue.splice(at, 0, s);
+      else this.#queue.push(s);
       this.#queuedBytes += bytes.length;
     }
   }

@@ -32,6 +32,8 @@ import type { ProcessGroup } from './process-group.js';
 import type { MetricsSnapshot, ReadySnapshot } from './metrics.js';
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { pingWorkers, workerStats } from './shard-stats.js';
+import { attachPubSub } from './pubsub/websocket.js';
+import type { AclStore } from './acl/acl-store.js';
 
 /** How long /metrics and /readyz wait for the proxy processes. */
 const ASK_TIMEOUT_MS = 1000;
@@ -44,6 +46,8 @@ export interface HttpOptions {
   /** The manager's topology file; without one the workers come from the config (shards x workers). */
   topologyFile?: string;
   log: Logger;
+  /** The ProxyServer's ACL in single-process mode, for WebSocket pub/sub; the primary keeps a copy. */
+  acl?: AclStore;
 }
 
 export interface HttpHandle {
@@ -190,6 +194,8 @@ export function startHttp(opts: HttpOptions): Promise<HttpHandle> {
     return json(200, topology);
   });
 
+  const pubsub = attachPubSub(app, opts); // /pubsub and /pubsub/demo (docs/websocket-pubsub.md)
+
   app.any('/*', (res) => {
     res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: 'not found: /healthz /readyz /metrics /topology' }) + '\n');
   });
@@ -198,7 +204,7 @@ export function startHttp(opts: HttpOptions): Promise<HttpHandle> {
     app.listen(config.host, config.httpPort, (token) => {
       if (!token) return reject(new Error(`cannot listen for HTTP on ${config.host}:${config.httpPort}`));
       log.info({ port: config.httpPort, token: config.adminToken !== '' }, 'admin HTTP listening (/healthz /readyz /metrics /topology)');
-      resolve({ app, close: () => uws.us_listen_socket_close(token) });
+      resolve({ app, close: () => { pubsub.close(); uws.us_listen_socket_close(token); } });
     });
   });
 }

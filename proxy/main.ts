@@ -112,7 +112,7 @@ async function runSingle(opts: ProxyOptions): Promise<void> {
   const workers = loadWorkers(opts);
   const server = new ProxyServer(config, workers, log, group);
   const listeners = await openClientListeners(server, config);
-  const http = await startHttp({ group, config, ...(opts.topologyFile ? { topologyFile: opts.topologyFile } : {}), log });
+  const http = await startHttp({ group, config, ...(opts.topologyFile ? { topologyFile: opts.topologyFile } : {}), log, acl: server.acl });
   log.info({ port: config.port, workers: workers.length, processes: 1 }, `proxy ready: redis-cli -p ${config.port}`);
   const ready: ProxyReadyMessage = { type: 'ready', ports: [config.port, config.httpPort], processes: [] };
   process.send?.(ready);

@@ -19,7 +19,7 @@ import { ReplyWriter } from '../shared/resp/reply-writer.js';
 import { keySlot } from '../shared/cluster/slot.js';
 import { slotOwners, type WorkerEndpoint } from '../shared/cluster/topology.js';
 import { runConnectionCommand, type ConnectionHost } from '../shared/connection/commands.js';
-import { kAclGate, kMulti, type ClientState } from '../shared/connection/client-state.js';
+import { kAclGate, kMulti, kPubSub, type ClientState } from '../shared/connection/client-state.js';
 import { RuntimeConfig } from '../shared/config/runtime.js';
 import type { ShoalConfig } from '../shared/config/schema.js';
 import type { Logger } from '../shared/log.js';
@@ -40,6 +40,8 @@ import { slowlogCommand } from './slowlog.js';
 import { AclStore } from './acl/acl-store.js';
 import { admitOrReply } from './acl/acl-gate.js';
 import { componentLog } from '../shared/log.js';
+import { PubSubHub } from './pubsub/hub.js';
+import { pubsubCommand, pubsubModeGate, dropClientPubSub } from './pubsub/commands.js';
 
 /** ProcessGroup topic: every settable CONFIG value, shared after each CONFIG SET. */
 const T_CONFIG_VALUES = 'config-values';
@@ -63,6 +65,8 @@ export class ProxyServer implements ConnectionHost {
   readonly metrics: ProxyMetrics;
   /** ACL users, AUTH, per-user rate limits (proxy/acl/, docs/acl.md). */
   readonly acl: AclStore;
+  /** This process's pub/sub subscriptions, one upstream per channel (proxy/pubsub/, docs/pubsub.md). */
+  readonly hub: PubSubHub;
   readonly #connLog: Logger;
   /** Set by the composition root once the client listeners are open (/readyz waits for it). */
   acceptingClients = false;
@@ -90,6 +94,7 @@ export class ProxyServer implements ConnectionHost {
     this.runtime = new RuntimeConfig(this.config, config.port, false);
     this.acl = new AclStore({ config: this.config, runtime: this.runtime, group, log: componentLog(log, 'acl'), clients: () => this.#clients });
     this.#owners = slotOwners(workers);
+    this.hub = new PubSubHub(workers, this.config, log);
     this.links = workers.map((w) => {
       const link = new WorkerLink(w, log, this);
       link.onDirty = (l) => this.linkDirty(l);
@@ -142,6 +147,7 @@ export class ProxyServer implements ConnectionHost {
     this.#clients.delete(c);
     this.#connLog.info({ id: c.state.id, addr: c.state.addr, name: c.state.name || undefined, ageSeconds: Math.floor((Date.now() - c.state.createdAt) / 1000) }, 'client disconnected');
     if (c.tx !== null) resetTransaction(c);
+    if (c.pubsub !== null) dropClientPubSub(this, c);
   }
 
   close(): void {
@@ -150,6 +156,7 @@ export class ProxyServer implements ConnectionHost {
     this.clientAdmin.close();
     for (const l of this.links) l.close();
     this.blockingConns.close();
+    this.hub.close();
     for (const c of this.#clients) c.socket.destroy();
   }
 
@@ -247,6 +254,8 @@ export class ProxyServer implements ConnectionHost {
       if (spec.route === 'transaction') return transactionArityError(this, client, spec);
       return this.replyError(client, WireErrors.wrongArity(spec.name));
     }
+    // RESP2 subscriber mode (proxy/pubsub/commands.ts).
+    if (client.state.flags & kPubSub && !pubsubModeGate(this, client, spec, argv)) return;
     client.state.lastCommand = spec.name;
     switch (spec.route) {
       case 'key':
@@ -263,6 +272,8 @@ export class ProxyServer implements ConnectionHost {
         return this.local(client, spec, argv);
       case 'transaction':
         return transactionCommand(this, client, spec, argv);
+      case 'pubsub':
+        return pubsubCommand(this, client, spec, argv);
     }
   }
 

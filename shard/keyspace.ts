@@ -64,6 +64,8 @@ export class Keyspace {
    * nothing is counted). Every unlink bumps its key's counter.
    */
   watchCounters: Uint32Array | null = null;
+  /** Keyspace notifications of expiries and evictions (shard/keyspace-events.ts); null while off. */
+  onRemoved: ((evicted: boolean, ref: Ref) => void) | null = null;
   /** Bumped by flush() (FLUSHALL/FLUSHDB) and when watching stops: changes every watch token. Random start, so tokens of an earlier process never match. */
   watchEpoch = Math.floor(Math.random() * 0x100000);
 
@@ -81,6 +83,7 @@ export class Keyspace {
       },
       evict: (ref) => {
         this.evictedKeys++;
+        if (this.onRemoved !== null) this.onRemoved(true, ref);
         this.unlink(ref);
       },
     });
@@ -368,12 +371,14 @@ export class Keyspace {
   /** Deletes an item for memory (maxmemory eviction). */
   evict(ref: Ref): void {
     this.evictedKeys++;
+    if (this.onRemoved !== null) this.onRemoved(true, ref);
     this.remove(ref);
   }
 
   /** Deletes an item whose TTL passed (active expiry). */
   expire(ref: Ref): void {
     this.expiredKeys++;
+    if (this.onRemoved !== null) this.onRemoved(false, ref);
     this.remove(ref);
   }
 

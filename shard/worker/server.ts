@@ -16,7 +16,7 @@ import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { keySlot } from '../../shared/cluster/slot.js';
 import { slotOwners, type WorkerEndpoint } from '../../shared/cluster/topology.js';
 import { runConnectionCommand, type ConnectionHost } from '../../shared/connection/commands.js';
-import { ClientState, kFramed, kMulti, kWatching, kBlocked } from '../../shared/connection/client-state.js';
+import { ClientState, kFramed, kMulti, kWatching, kBlocked, kPubSub } from '../../shared/connection/client-state.js';
 import { RuntimeConfig } from '../../shared/config/runtime.js';
 import type { ShoalConfig } from '../../shared/config/schema.js';
 import type { CommandContext, Handler } from '../commands/context.js';
@@ -32,6 +32,9 @@ import { zsetCommands } from '../commands/zsets.js';
 import { bitmapCommands } from '../commands/bitmaps.js';
 import { hyperLogLogCommands } from '../commands/hyperloglog.js';
 import { bloomCommands } from '../commands/bloom.js';
+import { pubsubCommands, subscriberModeGate, isHubLink } from '../commands/pubsub.js';
+import { PubSubRegistry } from '../pubsub.js';
+import { KeyspaceNotifier } from '../keyspace-events.js';
 import { IdleCollector } from './idle-gc.js';
 import { transactionCommands, WatchTable, interceptTransaction, flagTransaction, rejectExec, refusedOnOom } from '../commands/transactions.js';
 
@@ -68,7 +71,7 @@ export interface WorkerInit {
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands, ...objectCommands,
   ...listCommands, ...hashCommands, ...setCommands, ...zsetCommands, ...bitmapCommands, ...hyperLogLogCommands, ...bloomCommands,
-  ...transactionCommands,
+  ...transactionCommands, ...pubsubCommands,
 };
 
 export class WorkerServer implements ConnectionHost {
@@ -77,6 +80,10 @@ export class WorkerServer implements ConnectionHost {
   readonly evictor: Evictor;
   readonly activeExpire: ActiveExpire;
   readonly blocking = new BlockingRegistry();
+  /** Subscriptions and message delivery (shard/pubsub.ts, docs/pubsub.md). */
+  readonly pubsub = new PubSubRegistry();
+  /** notify-keyspace-events (shard/keyspace-events.ts). */
+  readonly notifier: KeyspaceNotifier;
   /** WATCH registrations and tokens (shard/commands/transactions.ts). */
   readonly watches: WatchTable;
   readonly self: WorkerEndpoint;
@@ -107,6 +114,7 @@ export class WorkerServer implements ConnectionHost {
     this.evictor = new Evictor(this.ks);
     this.activeExpire = new ActiveExpire(this.ks);
     this.ks.reclaim = (avoid) => this.evictor.evictOne(avoid);
+    this.notifier = new KeyspaceNotifier(this.ks, this.pubsub);
     this.#owners = slotOwners(this.topology);
     this.#selfIndex = this.topology.findIndex((w) => w.id === this.self.id);
     for (const spec of [...COMMANDS, ...INTERNAL_COMMANDS]) {
@@ -158,6 +166,7 @@ export class WorkerServer implements ConnectionHost {
     if (this.evictor.policy !== c.maxmemoryPolicy) this.evictor.policy = c.maxmemoryPolicy as EvictionPolicy;
     this.ks.lfuLogFactor = c.lfuLogFactor;
     this.ks.lfuDecayTime = c.lfuDecayTime;
+    this.notifier.configure(c.notifyKeyspaceEvents);
   }
 
   lookup(name: Buffer): CommandEntry | undefined {
@@ -179,7 +188,7 @@ export class WorkerServer implements ConnectionHost {
   execute(ctx: CommandContext, argv: Buffer[]): void {
     const out = ctx.out;
     const entry = this.lookup(argv[0]!);
-    if (entry === undefined || (entry.internal && !(ctx.client.flags & kFramed))) {
+    if (entry === undefined || (entry.internal && !(ctx.client.flags & kFramed) && !isHubLink(ctx.client))) {
       out.error(WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
       flagTransaction(ctx.client);
       return;
@@ -207,6 +216,7 @@ export class WorkerServer implements ConnectionHost {
       flagTransaction(ctx.client);
       return;
     }
+    if (ctx.client.flags & kPubSub && !subscriberModeGate(ctx, spec, argv)) return;
     if (ctx.client.flags & (kMulti | kWatching) && interceptTransaction(ctx, spec, argv)) return;
     this.stats.commands++;
     ctx.client.lastCommand = spec.name;
@@ -224,7 +234,9 @@ export class WorkerServer implements ConnectionHost {
   private call(ctx: CommandContext, entry: CommandEntry, argv: Buffer[]): void {
     entry.calls++;
     const at = ctx.out.pos;
+    const events = this.notifier.flags !== 0 ? this.notifier.before(entry.spec, argv, at) : null;
     entry.handler(ctx, argv);
+    if (events !== null) this.notifier.after(ctx, events);
     if (entry.watchWrite && (this.ks.watchCounters !== null || ctx.client.flags & kBlocked)) this.afterWrite(ctx, entry.spec, argv, at);
   }
 

@@ -15,6 +15,8 @@ import type { CommandContext } from '../commands/context.js';
 import type { WorkerServer } from './server.js';
 import type { Logger } from '../../shared/log.js';
 import { forgetClient } from '../commands/transactions.js';
+import { registerSubscriber, markHubLink } from '../commands/pubsub.js';
+import { PUBSUB_LINK_MAGIC } from '../../shared/pubsub/replies.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -26,6 +28,7 @@ export class WorkerSession {
   readonly #log: Logger;
   #frames: FrameReader | null = null;
   #first = true;
+  #pushFlush = false;
 
   constructor(server: WorkerServer, socket: Socket, log: Logger) {
     this.#socket = socket;
@@ -35,6 +38,7 @@ export class WorkerSession {
     this.#decoder = new RespDecoder({ maxBulkLen: server.config.protoMaxBulkLen });
     this.#ctx = { ks: server.ks, out: new ReplyWriter(), client, server, resume: () => this.resume() };
     server.sessions.set(socket, client);
+    const subscriber = registerSubscriber(client, (bytes) => this.push(bytes));
     server.stats.connections++;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -43,6 +47,7 @@ export class WorkerSession {
       server.sessions.delete(socket);
       server.blocking.cancel(client);
       forgetClient(server, client);
+      server.pubsub.drop(subscriber);
     });
   }
 
@@ -57,6 +62,10 @@ export class WorkerSession {
         this.#frames = new FrameReader();
         this.#ctx.client.flags |= kFramed;
         this.#log.debug({ peer: this.#ctx.client.addr }, 'proxy link connected');
+      } else if (chunk[0] === PUBSUB_LINK_MAGIC) {
+        markHubLink(this.#ctx.client);
+        this.#log.debug({ peer: this.#ctx.client.addr }, 'proxy pub/sub link connected');
+        chunk = chunk.subarray(1);
       }
     }
     try {
@@ -127,6 +136,19 @@ export class WorkerSession {
         this.#server.execute(ctx, argv);
       }
       writeFrameHeader(out.buf, headerAt, FrameKind.REPLIES, 0, f.count, out.pos - headerAt - FRAME_HEADER);
+    }
+  }
+
+  /** A pub/sub message for this connection: after the replies already built, sent this turn. */
+  private push(bytes: Buffer): void {
+    if (this.#socket.destroyed) return;
+    this.#ctx.out.raw(bytes);
+    if (!this.#pushFlush) {
+      this.#pushFlush = true;
+      queueMicrotask(() => {
+        this.#pushFlush = false;
+        this.flush();
+      });
     }
   }
 

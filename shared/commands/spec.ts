@@ -49,14 +49,15 @@ export const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
  *            the keys owned elsewhere to the first key's worker under temporary
  *            names, runs the command there and drops the copies (SINTER, ZUNIONSTORE,
  *            BITOP, PFCOUNT ...: commands that read many keys and write at most the first)
+ * - `pubsub`: (P|S)SUBSCRIBE ... PUBLISH PUBSUB, handled by proxy/pubsub/ (docs/pubsub.md)
  * - `transaction`: MULTI EXEC DISCARD WATCH UNWATCH, handled by proxy/transactions.ts
  *            (queued in the proxy, sent as one group to one worker at EXEC)
  */
-export type Route = 'key' | 'split' | 'all' | 'local' | 'special' | 'gather' | 'transaction';
+export type Route = 'key' | 'split' | 'all' | 'local' | 'special' | 'gather' | 'transaction' | 'pubsub';
 
 export type CommandGroup =
   | 'string' | 'generic' | 'server' | 'connection' | 'cluster'
-  | 'list' | 'hash' | 'set' | 'sorted-set' | 'bitmap' | 'hyperloglog' | 'bloom' | 'transactions';
+  | 'list' | 'hash' | 'set' | 'sorted-set' | 'bitmap' | 'hyperloglog' | 'bloom' | 'transactions' | 'pubsub';
 
 export interface CommandSpec {
   /** Lower-case command name. */

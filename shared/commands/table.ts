@@ -13,6 +13,7 @@ import { ZSET_ROWS } from './rows/zsets.js';
 import { BITMAP_ROWS } from './rows/bitmaps.js';
 import { HYPERLOGLOG_ROWS } from './rows/hyperloglog.js';
 import { BLOOM_ROWS } from './rows/bloom.js';
+import { PUBSUB_ROWS, PUBSUB_INTERNAL_ROWS } from './rows/pubsub.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   // strings
@@ -105,6 +106,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   row('unwatch', 1, NS | L | S | F | AB, NOKEYS, 'transactions', 'transaction', 'fast transaction', '2.2.0', 'Forget about all watched keys'),
 
   ...LIST_ROWS, ...HASH_ROWS, ...SET_ROWS, ...ZSET_ROWS, ...BITMAP_ROWS, ...HYPERLOGLOG_ROWS, ...BLOOM_ROWS,
+  ...PUBSUB_ROWS,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));
@@ -125,4 +127,5 @@ export const INTERNAL_COMMANDS: readonly CommandSpec[] = [
   row('shoal.watch', -2, R | F, KEYS_ALL, 'transactions', 'key', 'transaction', '0.1.0', 'Internal: register a watch and return one modification token per key.'),
   row('shoal.checkwatch', -3, R | F, [1, -1, 2], 'transactions', 'key', 'transaction', '0.1.0', 'Internal: mark the next EXEC aborted when a key\'s token changed.'),
   row('shoal.unwatch', 2, F, NOKEYS, 'transactions', 'key', 'transaction', '0.1.0', 'Internal: drop watch registrations made by SHOAL.WATCH.'),
+  ...PUBSUB_INTERNAL_ROWS,
 ];

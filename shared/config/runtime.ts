@@ -12,6 +12,7 @@ import { TLS_PARAMS } from '../tls/params.js';
 import { OBSERVABILITY_PARAMS } from './observability-params.js';
 import { CLIENT_LIMIT_PARAMS } from './client-limit-params.js';
 import { ACL_PARAMS } from './acl-params.js';
+import { notifyKeyspaceEventsParam } from '../pubsub/keyspace-flags.js';
 import { intParam, type Param } from './param.js';
 
 export type { Param };
@@ -106,6 +107,7 @@ const PARAMS: readonly Param[] = [
   ...OBSERVABILITY_PARAMS,
   ...CLIENT_LIMIT_PARAMS,
   ...ACL_PARAMS,
+  notifyKeyspaceEventsParam,
 ];
 
 export class RuntimeConfig {

@@ -20,6 +20,8 @@ export interface ShoalConfig {
   proxyProcesses: number;
   maxmemory: number;
   maxmemoryPolicy: string;
+  /** notify-keyspace-events (shared/pubsub/keyspace-flags.ts); '' = off. */
+  notifyKeyspaceEvents: string;
   maxmemorySamples: number;
   lfuLogFactor: number;
   lfuDecayTime: number;
@@ -110,6 +112,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'upstreamTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 5000, env: 'SHOAL_UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', help: 'proxy: fail a request whose shard has not answered within this time' },
   { key: 'proxyProcesses', kind: { type: 'int', min: 1, max: 256 }, default: availableParallelism(), env: 'SHOAL_PROXY_PROCESSES', flag: 'proxy-processes', help: 'proxy: RESP processes sharing the client port (1 = one process, no cluster module); default = CPUs' },
   { key: 'maxmemory', kind: { type: 'bytes', min: 0, max: 2 ** 40 }, default: 0, env: 'SHOAL_MAXMEMORY', flag: 'maxmemory', help: 'memory limit per shard process, split evenly between its workers (0 = none)' },
+  { key: 'notifyKeyspaceEvents', kind: { type: 'string' }, default: '', env: 'SHOAL_NOTIFY_KEYSPACE_EVENTS', flag: 'notify-keyspace-events', help: 'keyspace notifications to publish: Redis classes K E g $ l s h z x e t m d A n (docs/pubsub.md); empty = off' },
   { key: 'maxmemoryPolicy', kind: { type: 'enum', values: EVICTION_POLICY_NAMES }, default: 'noeviction', env: 'SHOAL_MAXMEMORY_POLICY', flag: 'maxmemory-policy', help: 'what to evict at maxmemory (Redis policies)' },
   { key: 'maxmemorySamples', kind: { type: 'int', min: 1, max: 2147483647 }, default: 5, env: 'SHOAL_MAXMEMORY_SAMPLES', flag: 'maxmemory-samples', help: 'keys sampled per eviction (more = closer to true LRU/LFU)' },
   { key: 'lfuLogFactor', kind: { type: 'int', min: 0, max: 2147483647 }, default: 10, env: 'SHOAL_LFU_LOG_FACTOR', flag: 'lfu-log-factor', help: 'LFU counter logarithm factor' },
@@ -137,7 +140,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'slowlogMaxLen', kind: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 128, env: 'SHOAL_SLOWLOG_MAX_LEN', flag: 'slowlog-max-len', help: 'SLOWLOG: entries kept per proxy process' },
   { key: 'latencyTracking', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'yes', env: 'SHOAL_LATENCY_TRACKING', flag: 'latency-tracking', help: 'per-command latency histograms in /metrics (no = skip the clock reads)' },
   { key: 'adminToken', kind: { type: 'string' }, default: '', env: 'SHOAL_ADMIN_TOKEN', flag: 'admin-token', help: 'admin HTTP: require "Authorization: Bearer <token>" for /metrics and /topology' },
-  { key: 'websocketMaxBuffered', kind: { type: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER }, default: 1024 * 1024, env: 'SHOAL_WEBSOCKET_MAX_BUFFERED', flag: 'websocket-max-buffered', help: 'WebSocket pub/sub: close a subscriber (code 4008) with more than this unsent' },
+  { key: 'websocketMaxBuffered', kind: { type: 'bytes', min: 1024, max: Number.MAX_SAFE_INTEGER }, default: 8 * 1024 * 1024, env: 'SHOAL_WEBSOCKET_MAX_BUFFERED', flag: 'websocket-max-buffered', help: 'WebSocket pub/sub: close a subscriber (code 4008) with more than this unsent' },
   { key: 'websocketIdleTimeout', kind: { type: 'int', min: 0, max: 960 }, default: 120, env: 'SHOAL_WEBSOCKET_IDLE_TIMEOUT', flag: 'websocket-idle-timeout', help: 'WebSocket pub/sub: seconds without traffic before close; pings are sent automatically (0 = never)' },
   { key: 'maxclients', kind: { type: 'int', min: 1, max: 4294967295 }, default: 10000, env: 'SHOAL_MAXCLIENTS', flag: 'maxclients', help: 'most clients connected at once, split evenly over the proxy processes' },
   { key: 'timeout', kind: { type: 'int', min: 0, max: 2147483647 }, default: 0, env: 'SHOAL_TIMEOUT', flag: 'timeout', help: 'close a client idle this many seconds (0 = never; blocked clients exempt)' },

@@ -13,6 +13,7 @@ export const kDirtyExec = 1 << 5;  // a command was rejected while queuing: EXEC
 export const kDirtyCas = 1 << 6;   // a watched key changed (SHOAL.CHECKWATCH): EXEC replies a null array
 export const kWatching = 1 << 7;   // a worker's direct client with WATCHed keys (`watched`)
 export const kInExec = 1 << 8;     // running EXEC's queued commands: blocking commands do not block
+export const kPubSub = 1 << 9;     // has (P|S)SUBSCRIBE subscriptions (RESP2: subscriber mode; docs/pubsub.md)
 // CLIENT REPLY / NO-EVICT / NO-TOUCH (proxy/client-command.ts); high bits, clear of the ones above.
 export const kReplyOff = 1 << 16;      // CLIENT REPLY OFF: no reply is sent
 export const kReplySkip = 1 << 17;     // the current command's reply is not sent (CLIENT REPLY SKIP before it)
