@@ -262,6 +262,7 @@ export class ProxyClient implements LimitedClient, DrainWaiter {
     if (this.#closed) return;
     this.readAt = this.#server.metrics.readStart(); // its time starts now, not when the pause held it
     this.#server.dispatch(this, argv);
+    this.#server.noTouchNow = false;
     if (this.state.flags & (kReplySkip | kReplySkipNext)) this.advanceReplySkip();
     if (this.state.flags & kClosing) this.socket.pause();
     else this.runBuffered();
@@ -373,6 +374,9 @@ export class ProxyClient implements LimitedClient, DrainWaiter {
       this.replyLocal(w.take());
       this.state.flags |= kClosing;
       this.socket.pause();
+    } finally {
+      // Sends made after this read (gathered commands' later steps) are not this client's.
+      server.noTouchNow = false;
     }
     if (this.outstanding > this.#window && !(this.#pause & PAUSE_REPLIES)) this.pauseReading(PAUSE_REPLIES);
     const saturated = server.upstreamPressure.take();

@@ -19,7 +19,7 @@ import { ReplyWriter } from '../shared/resp/reply-writer.js';
 import { keySlot } from '../shared/cluster/slot.js';
 import { slotOwners, type WorkerEndpoint } from '../shared/cluster/topology.js';
 import { runConnectionCommand, type ConnectionHost } from '../shared/connection/commands.js';
-import { kAclGate, kMulti, kPubSub, type ClientState } from '../shared/connection/client-state.js';
+import { kAclGate, kMulti, kNoTouch, kPubSub, type ClientState } from '../shared/connection/client-state.js';
 import { RuntimeConfig } from '../shared/config/runtime.js';
 import type { ShoalConfig } from '../shared/config/schema.js';
 import type { Logger } from '../shared/log.js';
@@ -54,6 +54,8 @@ export class ProxyServer implements ConnectionHost {
   readonly blockingConns = new BlockingConnections(this);
   /** Set when a command was queued on a saturated worker link (backpressure, docs/resilience.md). */
   readonly upstreamPressure = new UpstreamPressure();
+  /** The command being dispatched is a CLIENT NO-TOUCH client's (proxy/upstream/link.ts brackets its sends). */
+  noTouchNow = false;
   /** maxclients, timeout, query/output buffer limits (proxy/client-limits.ts). */
   readonly limits: ClientLimits;
   readonly log: Logger;
@@ -240,6 +242,7 @@ export class ProxyServer implements ConnectionHost {
 
   dispatch(client: ProxyClient, argv: Buffer[]): void {
     this.stats.commands++;
+    this.noTouchNow = (client.state.flags & kNoTouch) !== 0;
     const spec = this.lookup(argv[0]!);
     this.metrics.begin(client, spec, argv);
     if (this.clientAdmin.active && spec !== undefined && this.clientAdmin.postpone(client, spec, argv)) return;

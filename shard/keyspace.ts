@@ -49,6 +49,11 @@ export class Keyspace {
   /** Seconds clock stored in ITEM_LRU under LRU policies. */
   lruClock = Math.floor(Date.now() / 1000);
   /** When true ITEM_LRU holds (minutes << 8 | log counter) as Redis's LFU. */
+  /**
+   * Set while running a command of a CLIENT NO-TOUCH client (SHOAL.NOTOUCH brackets it
+   * in the proxy's batch): reads leave LRU/LFU alone, as Redis 7.2.
+   */
+  noTouch = false;
   lfu = false;
   lfuLogFactor = 10;
   lfuDecayTime = 1;
@@ -148,6 +153,7 @@ export class Keyspace {
 
   /** Records an access in ITEM_LRU: the LRU clock, or Redis's logarithmic LFU counter. */
   touch(ref: Ref): void {
+    if (this.noTouch) return;
     const i32 = this.arena.i32(ref);
     const at = (this.arena.off(ref) + ITEM_LRU) >> 2;
     if (!this.lfu) {

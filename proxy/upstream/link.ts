@@ -78,7 +78,13 @@ export class UpstreamPressure {
 export interface LinkOwner {
   readonly config: ShoalConfig;
   readonly upstreamPressure: UpstreamPressure;
+  /** True while dispatching a CLIENT NO-TOUCH client's command: its sends are bracketed by SHOAL.NOTOUCH. */
+  readonly noTouchNow: boolean;
 }
+
+const NOTOUCH_ON = [Buffer.from('shoal.notouch'), Buffer.from('1')];
+const NOTOUCH_OFF = [Buffer.from('shoal.notouch'), Buffer.from('0')];
+const DISCARD: Sink = { deliver: () => {} };
 
 class Batch {
   buf = Buffer.allocUnsafe(BATCH_INITIAL);
@@ -222,8 +228,17 @@ export class WorkerLink {
       return;
     }
     const batch = this.#batches[proto === 3 ? 1 : 0];
-    batch.add(argv);
-    batch.sinks.push(sink);
+    if (this.owner.noTouchNow) {
+      batch.add(NOTOUCH_ON);
+      batch.sinks.push(DISCARD);
+      batch.add(argv);
+      batch.sinks.push(sink);
+      batch.add(NOTOUCH_OFF);
+      batch.sinks.push(DISCARD);
+    } else {
+      batch.add(argv);
+      batch.sinks.push(sink);
+    }
     if (this.#saturated) this.owner.upstreamPressure.link = this;
     if (!this.#dirty) {
       this.#dirty = true;

@@ -27,6 +27,21 @@ function exists(ctx: CommandContext, argv: Buffer[]): void {
   ctx.out.integer(n);
 }
 
+/** TOUCH key [key ...]: counts like EXISTS, and records the access even for a CLIENT NO-TOUCH client (Redis 7.2). */
+function touch(ctx: CommandContext, argv: Buffer[]): void {
+  const ks = ctx.ks;
+  const noTouch = ks.noTouch;
+  ks.noTouch = false;
+  exists(ctx, argv);
+  ks.noTouch = noTouch;
+}
+
+/** SHOAL.NOTOUCH 0|1 (internal): brackets a CLIENT NO-TOUCH client's command in a proxy batch. */
+function shoalNotouch(ctx: CommandContext, argv: Buffer[]): void {
+  ctx.ks.noTouch = argv[1]![0] === 0x31;
+  ctx.out.ok();
+}
+
 /** TYPE key */
 function type(ctx: CommandContext, argv: Buffer[]): void {
   const ref = ctx.ks.find(argv[1]!);
@@ -292,7 +307,7 @@ function restorekey(ctx: CommandContext, argv: Buffer[]): void {
 }
 
 export const keyCommands: HandlerTable = {
-  del, unlink: del, exists, touch: exists, type,
+  del, unlink: del, exists, touch, type, 'shoal.notouch': shoalNotouch,
   expire, pexpire, expireat, pexpireat, ttl, pttl, expiretime, pexpiretime, persist,
   rename, renamenx, copy, keys, scan, randomkey, dbsize, flushall, flushdb: flushall,
   'shoal.dumpkey': dumpkey, 'shoal.restorekey': restorekey,

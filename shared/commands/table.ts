@@ -127,5 +127,7 @@ export const INTERNAL_COMMANDS: readonly CommandSpec[] = [
   row('shoal.watch', -2, R | F, KEYS_ALL, 'transactions', 'key', 'transaction', '0.1.0', 'Internal: register a watch and return one modification token per key.'),
   row('shoal.checkwatch', -3, R | F, [1, -1, 2], 'transactions', 'key', 'transaction', '0.1.0', 'Internal: mark the next EXEC aborted when a key\'s token changed.'),
   row('shoal.unwatch', 2, F, NOKEYS, 'transactions', 'key', 'transaction', '0.1.0', 'Internal: drop watch registrations made by SHOAL.WATCH.'),
+  // CLIENT NO-TOUCH through the proxy: `SHOAL.NOTOUCH 1`, the client's command, `SHOAL.NOTOUCH 0`.
+  row('shoal.notouch', 2, F, NOKEYS, 'generic', 'key', 'keyspace', '0.1.0', 'Internal: reads until SHOAL.NOTOUCH 0 leave LRU/LFU alone.'),
   ...PUBSUB_INTERNAL_ROWS,
 ];

@@ -93,6 +93,28 @@ t.test('Redis 7.2 additions (Shoal): SETINFO, NO-TOUCH', { skip: !isShoal && 'Re
   t.equal(f.get('flags'), 'T', 'NO-TOUCH shows flag T');
 });
 
+t.test('NO-TOUCH (Shoal): reads leave LFU counters alone, TOUCH still counts', { skip: !isShoal && 'Redis 7.0 lacks it' }, async (t) => {
+  const c = await open(t);
+  const freq = async (k: string): Promise<unknown> => c.run(['OBJECT', 'FREQ', k]);
+  await c.run(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lfu']);
+  try {
+    await c.run(['MSET', 'nt:a', '1', 'nt:b', '2', 'nt:c', '3']);
+    t.equal(await freq('nt:a'), 5, 'a new key starts at LFU_INIT_VAL');
+    t.equal(await c.run(['CLIENT', 'NO-TOUCH', 'on']), 'OK');
+    for (let i = 0; i < 3; i++) t.equal(await c.run(['GET', 'nt:a']), '1');
+    t.same(await c.run(['MGET', 'nt:a', 'nt:b']), ['1', '2'], 'MGET split over workers');
+    t.equal(await freq('nt:a'), 5, 'GET and MGET did not count');
+    t.equal(await freq('nt:b'), 5);
+    t.equal(await c.run(['TOUCH', 'nt:c']), 1);
+    t.equal(await freq('nt:c'), 6, 'TOUCH counts even with NO-TOUCH on');
+    t.equal(await c.run(['CLIENT', 'NO-TOUCH', 'off']), 'OK');
+    t.equal(await c.run(['GET', 'nt:a']), '1');
+    t.equal(await freq('nt:a'), 6, 'a read counts again');
+  } finally {
+    await c.run(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+  }
+});
+
 t.test('LIST: every connection, TYPE and ID filters, errors', async (t) => {
   const a = await open(t);
   const b = await open(t);
