@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import type { ShoalConfig } from '../shared/config/schema.js';
+import { proxyProcessCount, type ShoalConfig } from '../shared/config/schema.js';
 import { configToEnv } from '../shared/config/load.js';
 import { staticWorkers, type Topology, type ProcessInfo } from '../shared/cluster/topology.js';
 import { createLogger } from '../shared/log.js';
@@ -95,7 +95,8 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
       const slots = workers.filter((w) => w.shard === s).flatMap((w) => w.slots);
       return start(`shard-${s}`, 'shard', binPath('shoal-shard'), ['--topology', store.file, '--shard', String(s)], slots);
     }));
-    await start('proxy', 'proxy', binPath('shoal-proxy'), ['--topology', store.file]);
+    const processes = proxyProcessCount(config, config.shards * config.workers);
+    await start('proxy', 'proxy', binPath('shoal-proxy'), ['--topology', store.file, '--proxy-processes', String(processes)]);
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'embedded cluster failed to start');
     await stop('startup failure');

@@ -14,7 +14,7 @@
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { Cluster } from 'node:cluster';
-import type { ShoalConfig } from '../shared/config/schema.js';
+import { proxyProcessCount, type ShoalConfig } from '../shared/config/schema.js';
 import { staticWorkers, type Topology, type WorkerEndpoint, type ProcessInfo } from '../shared/cluster/topology.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { ShoalError, ErrorCodes } from '../shared/errors.js';
@@ -47,7 +47,9 @@ export interface ProxyReadyMessage {
 }
 
 export async function runProxy(opts: ProxyOptions): Promise<void> {
-  if (opts.config.proxyProcesses <= 1) return runSingle(opts);
+  const processes = proxyProcessCount(opts.config);
+  opts = { ...opts, config: { ...opts.config, proxyProcesses: processes } };
+  if (processes <= 1) return runSingle(opts);
   const { default: cluster } = await import('node:cluster');
   return cluster.isPrimary ? runPrimary(opts, cluster) : runWorker(opts);
 }
