@@ -24,7 +24,7 @@ import { WireErrors } from '../shared/resp/wire-errors.js';
 import { parseInt64 } from '../shared/resp/numbers.js';
 import { arityOk, CMD_WRITE, type CommandSpec } from '../shared/commands/spec.js';
 import {
-  kBlocked, kClosing, kMulti, kReadonly, kNoEvict, kNoTouch, kReplyOff, kReplySkipNext,
+  kBlocked, kClosing, kMulti, kPubSub, kReadonly, kNoEvict, kNoTouch, kReplyOff, kReplySkipNext,
   type ClientState,
 } from '../shared/connection/client-state.js';
 import type { ProxyServer } from './proxy-server.js';
@@ -195,14 +195,15 @@ function mayWrite(client: ProxyClient, spec: CommandSpec): boolean {
   return false;
 }
 
-function clientType(_state: ClientState): ClientType {
-  return 'normal';
+function clientType(state: ClientState): ClientType {
+  return state.flags & kPubSub ? 'pubsub' : 'normal';
 }
 
 /** The flags field of CLIENT LIST, letters in Redis's order. */
 function flagLetters(c: ProxyClient): string {
   const f = c.state.flags;
   let s = '';
+  if (f & kPubSub) s += 'P';
   if (f & kMulti) s += 'x';
   if (f & kBlocked || c.isBlocked) s += 'b';
   if (f & kClosing) s += 'c';
@@ -222,7 +223,9 @@ export function clientLine(c: ProxyClient, now: number): string {
   const oll = c.outstanding;
   const multi = st.flags & kMulti ? c.tx?.queue?.length ?? 0 : -1;
   const events = c.socket.writableLength > 0 ? 'rw' : 'r';
-  return `id=${st.id} addr=${st.addr} laddr=${st.laddr} fd=-1 name=${st.name} age=${age} idle=${idle} flags=${flagLetters(c)} db=${st.db} sub=0 psub=0 ssub=0 multi=${multi} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=${c.out.length} oll=${oll} omem=${omem} tot-mem=${qbuf + omem} events=${events} cmd=${st.lastCommand} user=${st.user} redir=-1 resp=${st.proto} lib-name=${st.libName} lib-ver=${st.libVer}\n`;
+  const ps = c.pubsub;
+  const subs = ps === null ? 'sub=0 psub=0 ssub=0' : `sub=${ps.channels.size} psub=${ps.patterns.size} ssub=${ps.shard.size}`;
+  return `id=${st.id} addr=${st.addr} laddr=${st.laddr} fd=-1 name=${st.name} age=${age} idle=${idle} flags=${flagLetters(c)} db=${st.db} ${subs} multi=${multi} qbuf=${qbuf} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=${c.out.length} oll=${oll} omem=${omem} tot-mem=${qbuf + omem} events=${events} cmd=${st.lastCommand} user=${st.user} redir=-1 resp=${st.proto} lib-name=${st.libName} lib-ver=${st.libVer}\n`;
 }
 
 /** This process's CLIENT LIST lines matching `filter`. */

@@ -98,6 +98,22 @@ t.test('PUBLISH reaches channel and pattern subscribers; counts receivers', asyn
   t.same(await r.run(['PUBSUB', 'NUMSUB', 'news']), ['news', 1], 'a closed: its subscription went');
 });
 
+t.test('CLIENT LIST shows subscribers: flag P, sub/psub counts, TYPE pubsub', async (t) => {
+  const s = ioredis();
+  t.teardown(() => s.disconnect());
+  await s.client('SETNAME', 'listener');
+  await s.subscribe('cl-a', 'cl-b');
+  await s.psubscribe('cl-*');
+  const r = await connect(port);
+  t.teardown(() => r.close());
+  const line = ((await r.run(['CLIENT', 'LIST', 'TYPE', 'pubsub'])) as string).split('\n').find((l) => l.includes('name=listener '));
+  t.ok(line, 'listed under TYPE pubsub');
+  t.match(line ?? '', / flags=P db=0 sub=2 psub=1 ssub=0 /);
+  const normal = (await r.run(['CLIENT', 'LIST', 'TYPE', 'normal'])) as string;
+  t.notOk(normal.includes('name=listener '), 'not under TYPE normal');
+  t.match(normal, / flags=N db=0 sub=0 psub=0 ssub=0 /, 'a plain client has no subscriptions');
+});
+
 t.test('sharded channels: SSUBSCRIBE / SPUBLISH / SHARDNUMSUB / SHARDCHANNELS', async (t) => {
   const s = ioredis();
   const pub = ioredis();
