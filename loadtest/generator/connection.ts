@@ -21,7 +21,8 @@
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { INCOMPLETE, errorLine, errorPrefix, skipReply } from './reply-scan.js';
+import { errorLine, errorPrefix } from './error-reply.js';
+import { replyEnd } from '../../shared/resp/reply-scanner.js';
 import type { CommandWriter } from './workload.js';
 import type { RunStats } from './stats.js';
 
@@ -238,8 +239,8 @@ export class LoadConnection {
     const measureStart = run?.measureStart ?? Infinity;
     try {
       for (;;) {
-        const next = skipReply(data, pos, end);
-        if (next === INCOMPLETE) break;
+        const next = replyEnd(data, pos, end);
+        if (next < 0) break;
         const isError = data[pos] === 45;
         if (this.#control !== null) {
           const ctl = this.#control;

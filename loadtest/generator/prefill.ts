@@ -3,7 +3,8 @@
 // few connections with a bounded number of unanswered SETs; every reply must be +OK.
 
 import net from 'node:net';
-import { INCOMPLETE, errorLine, skipReply } from './reply-scan.js';
+import { errorLine } from './error-reply.js';
+import { replyEnd } from '../../shared/resp/reply-scanner.js';
 import { CommandWriter, type Workload } from './workload.js';
 
 export interface PrefillTarget {
@@ -53,8 +54,8 @@ function fillRange(t: PrefillTarget, writer: CommandWriter, from: number, to: nu
       const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
       let pos = 0;
       for (;;) {
-        const end = skipReply(data, pos, data.length);
-        if (end === INCOMPLETE) break;
+        const end = replyEnd(data, pos, data.length);
+        if (end < 0) break;
         if (data[pos] !== 43) { // not +OK
           const what = skipAuth ? 'AUTH' : `SET key #${answered}`;
           return fail(new Error(`prefill ${t.host}:${t.port}: ${what} -> -${errorLine(data, pos, end)}`));

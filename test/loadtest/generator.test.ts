@@ -8,7 +8,8 @@ import t from 'tap';
 import { performance } from 'node:perf_hooks';
 import { RespDecoder } from '../../shared/resp/decoder.js';
 import { Rng, UniformSampler, ZipfSampler } from '../../loadtest/generator/distribution.js';
-import { INCOMPLETE, errorPrefix, skipReply } from '../../loadtest/generator/reply-scan.js';
+import { errorPrefix } from '../../loadtest/generator/error-reply.js';
+import { replyEnd } from '../../shared/resp/reply-scanner.js';
 import { CMD, CommandWriter, parseMix, type Workload } from '../../loadtest/generator/workload.js';
 import { OpenLoopScheduler } from '../../loadtest/generator/open-loop.js';
 import { newHistogram } from '../../loadtest/generator/stats.js';
@@ -65,8 +66,8 @@ t.test('reply scanner: every fixture whole and at every prefix', async (t) => {
   for (let len = 0; len <= all.length; len++) {
     let pos = 0, n = 0;
     for (;;) {
-      const next = skipReply(all, pos, len);
-      if (next === INCOMPLETE) break;
+      const next = replyEnd(all, pos, len);
+      if (next < 0) break;
       if (next !== ends[n]) t.fail(`prefix ${len}: reply ${n} ends at ${next}, expected ${ends[n]}`);
       pos = next;
       n++;
@@ -77,8 +78,8 @@ t.test('reply scanner: every fixture whole and at every prefix', async (t) => {
   t.pass('all prefixes');
   t.equal(errorPrefix(Buffer.from(replies[1]!), 0, replies[1]!.length), 'ERR');
   t.equal(errorPrefix(Buffer.from(replies[12]!), 0, replies[12]!.length), 'WRONGTYPE');
-  t.throws(() => skipReply(Buffer.from('?x\r\n'), 0, 4), /unexpected reply type byte 0x3f/);
-  t.throws(() => skipReply(Buffer.from('$x\r\n'), 0, 4), /bad bulk length/);
+  t.throws(() => replyEnd(Buffer.from('?x\r\n'), 0, 4), /malformed reply \(byte 0x3f at offset 0\)/);
+  t.throws(() => replyEnd(Buffer.from('$x\r\n'), 0, 4), /malformed reply \(byte 0x78 at offset 1\)/);
 });
 
 const workload = (over: Partial<Workload> = {}): Workload => ({
