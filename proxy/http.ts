@@ -13,6 +13,8 @@
  *                  the reasons (JSON)
  *   GET /metrics   Prometheus text (proxy/prometheus.ts)                  token
  *   GET /topology  the topology: workers, slots, processes (JSON)        token
+ *   GET /dashboard the live dashboard page; its feed /dashboard/data     open / token
+ *                  (proxy/dashboard/, docs/dashboard.md)
  *
  * With `admin-token` set, "token" routes need `Authorization: Bearer <token>` (401
  * otherwise). /healthz and /readyz stay open so load balancer probes, which often
@@ -33,6 +35,7 @@ import type { MetricsSnapshot, ReadySnapshot } from './metrics.js';
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 import { pingWorkers, workerStats } from './shard-stats.js';
 import { attachPubSub } from './pubsub/websocket.js';
+import { attachDashboard } from './dashboard/dashboard.js';
 import type { AclStore } from './acl/acl-store.js';
 
 /** How long /metrics and /readyz wait for the proxy processes. */
@@ -195,9 +198,10 @@ export function startHttp(opts: HttpOptions): Promise<HttpHandle> {
   });
 
   const pubsub = attachPubSub(app, opts); // /pubsub and /pubsub/demo (docs/websocket-pubsub.md)
+  attachDashboard(route, { group, config, topology: () => loadTopology(opts) }); // /dashboard, /dashboard/data (docs/dashboard.md)
 
   app.any('/*', (res) => {
-    res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: 'not found: /healthz /readyz /metrics /topology' }) + '\n');
+    res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: 'not found: /healthz /readyz /metrics /topology /dashboard' }) + '\n');
   });
 
   return new Promise((resolve, reject) => {
