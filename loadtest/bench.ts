@@ -11,7 +11,8 @@
 //   hitratio    macro/hitratio.ts  Zipf trace hit ratio, allkeys-lru / allkeys-lfu
 //   cost        macro/cost.ts      throughput with eviction + TTLs vs plain
 //   tls         macro/tls.ts       throughput over TLS vs plain, proxy and redis-server
-//   latency     macro/latency.ts   open-loop latency: max rate with p99 < 1 ms, proxy vs redis
+//   latency     macro/latency.ts   open-loop latency: percentiles at 50 % of the proxy's closed-loop max
+//   maxrate     macro/max-rate.ts  open loop: highest rate with p99 < 1 ms, proxy vs redis (issue 9)
 // A scenario that fails is reported as failed and the next one still runs; the exit
 // code is the first failure's. Shared plumbing: macro/harness.ts, macro/load.ts.
 //
@@ -24,7 +25,8 @@
 //    ~DURATION s runs, ROUNDS interleaved counter-balanced pairs (T R, R T, T R),
 //    each run behind a quiet gate and with CPU accounting from /proc. Medians per
 //    workload, ratio = shoal / redis.
-// 3. Prints a table, writes loadtest/RESULTS.md.
+// 3. Prints a table, writes loadtest/RESULTS.md, and draws each section's charts from
+//    its tables into loadtest/charts/*.svg, linked from the section (report/charts.ts).
 //
 // Method borrowed from ../shared/bench (README there explains why each step
 // exists). Every process stopped here was started here, and is stopped by pid.
@@ -45,6 +47,8 @@ import { runHitratio } from './macro/hitratio.js';
 import { runCost } from './macro/cost.js';
 import { runTls } from './macro/tls.js';
 import { LATENCY_KNOBS, runLatency } from './macro/latency.js';
+import { MAXRATE_KNOBS, runMaxRate } from './macro/max-rate.js';
+import { attachCharts, pruneCharts } from './report/charts.js';
 import { runTypeMemory } from './macro/type-memory.js';
 import { runFanout } from './macro/fanout.js';
 import { runPubsub } from './macro/pubsub.js';
@@ -52,10 +56,12 @@ import { runPubsub } from './macro/pubsub.js';
 const HELP = `usage: npm run bench   (= npm run build && node dist/loadtest/bench.js [--help])
 
 Runs the selected scenarios, Shoal against private redis-servers started here,
-and writes loadtest/RESULTS.md (see loadtest/README.md).
+and writes loadtest/RESULTS.md with its SVG charts in loadtest/charts/ (see
+loadtest/README.md; \`node dist/loadtest/report/render.js\` redraws the charts of an
+existing RESULTS.md from its tables).
 
 Environment:
-  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency,fanout,pubsub   which scenarios (default all)
+  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency,maxrate,fanout,pubsub   which scenarios (default all)
   fanout: FANOUT_WS=1000 FANOUT_RESP=1000 subscribers, FANOUT_RATE=50 (PUBLISH/s), FANOUT_WINDOW=4, FANOUT_SECS=5
   pubsub: PUBSUB_SUBS=10 subscribers, PUBSUB_N=200000 PUBLISHes, PUBSUB_CLIENTS=50, PUBSUB_PIPELINE=16, PUBSUB_SIZE=32, PUBSUB_ROUNDS=2
   throughput (redis-benchmark SET/GET, -P 1 and 16, Shoal vs redis):
@@ -87,10 +93,12 @@ Environment:
             COST_REDIS=1 (0: skip the redis reference); uses ROUNDS, DURATION
   tls:      TLS_TARGETS=cluster,redis (also: cluster-links = tls-cluster yes) TLS_TESTS=set,get
             TLS_PIPELINES=1,16 TLS_KEYSPACE=100000; uses ROUNDS, DURATION
-  latency:  (open loop, loadtest/generator; ~3 min) LAT_KEYS=100000 LAT_VALUE=100 LAT_MIX=get=90,set=10
+  latency:  (open loop, loadtest/generator; ~1 min) LAT_KEYS=100000 LAT_VALUE=100 LAT_MIX=get=90,set=10
             LAT_CONNECTIONS=16 LAT_PIPELINE=0 (open-loop cap per connection, 0 = none)
             LAT_CLOSED_CONNECTIONS=50 LAT_CLOSED_PIPELINE=16 LAT_SECS=2 LAT_WARMUP=0.5
-            LAT_ROUNDS=3 LAT_STEPS=6 LAT_P99_MS=1 LAT_WAIT=sleep (or spin: lower send lag, takes a core)
+            LAT_ROUNDS=3 LAT_WAIT=sleep (or spin: lower send lag, takes a core)
+  maxrate:  (the latency knobs, plus; ~3-5 min) LAT_P99_MS=1 MAXRATE_START=1000 MAXRATE_FACTOR=2 (ladder)
+            MAXRATE_FLOOR=250 (lowest rate tried if the first rung fails) MAXRATE_STEPS=4 (bisection)
   KEEP_WORK=1          keep the work dir (server logs, raw outputs)
   NO_RESULTS=1         do not write loadtest/RESULTS.md
   RESULTS_FILE=PATH    write (and carry sections over from) PATH instead
@@ -122,9 +130,9 @@ const KNOBS = ['SCENARIOS', 'BENCH_ACL', 'ROUNDS', 'DURATION', 'TARGETS', 'SKIP_
   'PUBSUB_SUBS', 'PUBSUB_N', 'PUBSUB_CLIENTS', 'PUBSUB_PIPELINE', 'PUBSUB_SIZE', 'PUBSUB_ROUNDS',
   'COST_MAXMEMORY', 'COST_TESTS', 'COST_PIPELINE', 'COST_KEYSPACE', 'COST_TTL_PCT', 'COST_REDIS',
   'DATATYPE_TESTS', 'DATATYPE_PIPELINE', 'TYPEMEM_SCALE', 'TYPEMEM_DATASETS', 'TYPEMEM_TARGETS',
-  'TLS_TARGETS', 'TLS_TESTS', 'TLS_PIPELINES', 'TLS_KEYSPACE', ...LATENCY_KNOBS];
+  'TLS_TARGETS', 'TLS_TESTS', 'TLS_PIPELINES', 'TLS_KEYSPACE', ...LATENCY_KNOBS, ...MAXRATE_KNOBS];
 /** Every scenario, in the order they run and appear in RESULTS.md. */
-const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency', 'fanout', 'pubsub'];
+const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency', 'maxrate', 'fanout', 'pubsub'];
 /** redis-benchmark tests of the datatypes scenario (collections), at DATATYPE_PIPELINE. */
 const DATATYPE_TESTS = envList('DATATYPE_TESTS', 'lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100').map((t) => t.toLowerCase());
 const DATATYPE_PIPELINE = envNum('DATATYPE_PIPELINE', 16);
@@ -504,11 +512,23 @@ function writeResults(file: string, startedAt: Date, loadStart: string, sections
   const ran = new Set(sections.map((x) => x.scenario));
   const blocks: string[] = [];
   const carried: string[] = [];
+  const chartsDir = path.join(path.dirname(file), 'charts');
+  const charts: string[] = [];
   for (const name of ALL_SCENARIOS) {
     const sec = sections.find((x) => x.scenario === name);
-    const body = sec?.markdown ?? old.get(name);
+    let body = sec?.markdown ?? old.get(name);
     if (!sec && body) carried.push(name);
-    if (body) blocks.push(`<!-- section:${name} -->\n${body.trimEnd()}\n<!-- /section:${name} -->`);
+    if (!body) continue;
+    // Carried-over sections are redrawn from their tables too, so their links stay valid.
+    try {
+      const drawn = attachCharts(name, body, chartsDir);
+      body = drawn.markdown;
+      charts.push(...drawn.files);
+      for (const f of drawn.files) log(`chart ${path.relative(process.cwd(), f) || f}`);
+    } catch (e) {
+      log(`${name}: charts not drawn: ${(e as Error).message}`);
+    }
+    blocks.push(`<!-- section:${name} -->\n${body.trimEnd()}\n<!-- /section:${name} -->`);
   }
   const md = `<!-- Generated by \`npm run bench\` (loadtest/bench.ts). Do not edit by hand: rerun it. -->
 # Benchmark results
@@ -523,6 +543,7 @@ Generated ${startedAt.toISOString()} by \`${commandLine()}\` (see [README.md](RE
 ${blocks.join('\n\n')}
 `;
   fs.writeFileSync(file, md);
+  for (const f of pruneCharts(chartsDir, charts)) log(`removed ${path.relative(process.cwd(), f) || f} (no section links it)`);
 }
 
 // ---------------------------------------------------------------- main
@@ -606,6 +627,7 @@ async function main(): Promise<void> {
   await scenario('cost', runCost);
   await scenario('tls', runTls);
   await scenario('latency', runLatency);
+  await scenario('maxrate', runMaxRate);
   await scenario('fanout', runFanout);
   await scenario('pubsub', runPubsub);
 

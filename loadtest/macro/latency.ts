@@ -5,13 +5,10 @@
 // 1. Closed-loop maximum (issue 5's reference): each server driven as fast as it
 //    answers (LAT_CLOSED_CONNECTIONS x LAT_CLOSED_PIPELINE), LAT_ROUNDS interleaved
 //    runs, median ops/s.
-// 2. Highest rate with p99 < LAT_P99_MS (issue 9): a bisection per server over
-//    [0, its closed-loop maximum], LAT_STEPS steps; at each step both servers run at
-//    their own candidate rate, LAT_ROUNDS rounds interleaved (Shoal, redis / redis,
-//    Shoal / ...), and the median p99 decides. Then both at half of Shoal's maximum
-//    (p50/p99/p99.9).
-// 3. Issue 5's figure: p50/p99/p99.9 through the proxy (and redis for reference) at
-//    50 % of the proxy's closed-loop maximum.
+// 2. Issue 5's figure: both servers at 50 % of the proxy's closed-loop maximum, every
+//    percentile p50 .. max (the section's chart).
+// The highest rate with p99 < 1 ms (issue 9) is the `maxrate` scenario (max-rate.ts),
+// which reuses the runs below (measure, interleaved, the percentile table).
 //
 // Open loop: requests on a timeline, latency from each one's intended send time (see
 // generator/open-loop.ts), so a server that falls behind shows it. The generator
@@ -28,29 +25,32 @@ import {
   startRedis, startTarget, stopTarget, sysJiffies, textTable, verdict, checkAlive, type Section, type Target,
 } from './harness.js';
 
-const KEYS = Math.max(1, Math.floor(envNum('LAT_KEYS', 100_000)));
-const VALUE = Math.floor(envNum('LAT_VALUE', 100));
-const MIX = process.env['LAT_MIX'] || 'get=90,set=10';
-const CONNECTIONS = Math.max(1, Math.floor(envNum('LAT_CONNECTIONS', 16)));
-const PIPELINE = Math.floor(envNum('LAT_PIPELINE', 0));
+export const KEYS = Math.max(1, Math.floor(envNum('LAT_KEYS', 100_000)));
+export const VALUE = Math.floor(envNum('LAT_VALUE', 100));
+export const MIX = process.env['LAT_MIX'] || 'get=90,set=10';
+export const CONNECTIONS = Math.max(1, Math.floor(envNum('LAT_CONNECTIONS', 16)));
+export const PIPELINE = Math.floor(envNum('LAT_PIPELINE', 0));
 const CLOSED_CONNECTIONS = Math.max(1, Math.floor(envNum('LAT_CLOSED_CONNECTIONS', 50)));
 const CLOSED_PIPELINE = Math.max(1, Math.floor(envNum('LAT_CLOSED_PIPELINE', 16)));
-const SECS = envNum('LAT_SECS', 2);
-const WARMUP = envNum('LAT_WARMUP', 0.5);
-const ROUNDS = Math.max(1, Math.floor(envNum('LAT_ROUNDS', 3)));
-const STEPS = Math.max(1, Math.floor(envNum('LAT_STEPS', 6)));
-const P99_MS = envNum('LAT_P99_MS', 1);
+export const SECS = envNum('LAT_SECS', 2);
+export const WARMUP = envNum('LAT_WARMUP', 0.5);
+export const ROUNDS = Math.max(1, Math.floor(envNum('LAT_ROUNDS', 3)));
+/** The p99 bound of issue 9's figure (maxrate). */
+export const P99_MS = envNum('LAT_P99_MS', 1);
 /** How the open-loop scheduler waits: sleep (a worker-thread alarm, no core) or spin. */
-const WAIT = process.env['LAT_WAIT'] === 'spin' ? 'spin' : 'sleep';
+export const WAIT = process.env['LAT_WAIT'] === 'spin' ? 'spin' : 'sleep';
 /** Issue 5: p99 through the proxy at 50 % of its closed-loop maximum. */
 const HALF_GOAL_MS = 1;
 
 export const LATENCY_KNOBS = ['LAT_KEYS', 'LAT_VALUE', 'LAT_MIX', 'LAT_CONNECTIONS', 'LAT_PIPELINE', 'LAT_CLOSED_CONNECTIONS',
-  'LAT_CLOSED_PIPELINE', 'LAT_SECS', 'LAT_WARMUP', 'LAT_ROUNDS', 'LAT_STEPS', 'LAT_P99_MS', 'LAT_WAIT'];
+  'LAT_CLOSED_PIPELINE', 'LAT_SECS', 'LAT_WARMUP', 'LAT_ROUNDS', 'LAT_P99_MS', 'LAT_WAIT'];
+
+/** The server names used in tables (charts colour by them: "redis" is redis). */
+export const SERVER_NAMES = ['Shoal (proxy)', 'redis'];
 
 interface Measured { s: RunSummary; serverCpu: number; genCpu: number; other: number }
 
-function workload(): Workload {
+export function workload(): Workload {
   return {
     keys: KEYS, dist: 'uniform', zipfSkew: 0.99, valueMin: VALUE, valueMax: VALUE, mix: parseMix(MIX),
     mgetKeys: 10, fields: 100, ttlMin: 0, ttlMax: 0, seed: 20261127,
@@ -82,44 +82,55 @@ const line = (t: Target, m: Measured, rate: number) => `  ${t.label}${rate ? ` @
   + `${Math.round(m.s.opsPerSec)} ops/s p50 ${fmt(m.s.latency.p50, 3)} p99 ${fmt(m.s.latency.p99, 3)} p99.9 ${fmt(m.s.latency.p999, 3)} ms`
   + `${m.s.sendLag ? ` (send lag p99 ${fmt(m.s.sendLag.p99, 3)} ms)` : ''}, server ${fmt(m.serverCpu)}% gen ${fmt(m.genCpu)}% other ${fmt(m.other)}%`;
 
-interface Figure { ops: number; opsMax: number; p50: number; p99: number; p999: number; lag99: number; serverCpu: number; genCpu: number; other: number }
+/** Medians over the runs of one server at one rate (percentiles in ms). */
+export interface Figure {
+  rate: number; ops: number; opsMax: number;
+  p50: number; p90: number; p99: number; p999: number; p9999: number; max: number;
+  lag99: number; serverCpu: number; genCpu: number; other: number;
+}
 
-function figure(ms: Measured[]): Figure {
+function figure(rate: number, ms: Measured[]): Figure {
+  const med = (f: (m: Measured) => number) => median(ms.map(f));
   return {
-    ops: median(ms.map((m) => m.s.opsPerSec)),
+    rate,
+    ops: med((m) => m.s.opsPerSec),
     opsMax: Math.max(...ms.map((m) => m.s.opsPerSec)),
-    p50: median(ms.map((m) => m.s.latency.p50)),
-    p99: median(ms.map((m) => m.s.latency.p99)),
-    p999: median(ms.map((m) => m.s.latency.p999)),
-    lag99: median(ms.map((m) => m.s.sendLag?.p99 ?? NaN)),
-    serverCpu: median(ms.map((m) => m.serverCpu)),
-    genCpu: median(ms.map((m) => m.genCpu)),
+    p50: med((m) => m.s.latency.p50),
+    p90: med((m) => m.s.latency.p90),
+    p99: med((m) => m.s.latency.p99),
+    p999: med((m) => m.s.latency.p999),
+    p9999: med((m) => m.s.latency.p9999),
+    max: med((m) => m.s.latency.max),
+    lag99: med((m) => m.s.sendLag?.p99 ?? NaN),
+    serverCpu: med((m) => m.serverCpu),
+    genCpu: med((m) => m.genCpu),
     other: Math.max(...ms.map((m) => m.other)),
   };
 }
 
 /**
  * LAT_ROUNDS rounds, counter-balanced (A B, B A, ...), each server at its own rate
- * (0 = closed loop); one quiet gate per set. Returns the medians per server.
+ * (0 = closed loop, undefined = this server sits this set out); one quiet gate per
+ * set. Returns the medians per server (undefined for a server that sat out).
  */
-async function interleaved(targets: Target[], rates: number[], what: string): Promise<Figure[]> {
+export async function interleaved(targets: Target[], rates: (number | undefined)[], what: string): Promise<(Figure | undefined)[]> {
   await quietGate(PAUSE);
   const runs: Measured[][] = targets.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 ? [...targets.keys()].reverse() : [...targets.keys()];
     for (const i of order) {
-      const m = await measure(targets[i]!, rates[i]!, 1000 + round); // same request stream for both servers
+      const rate = rates[i];
+      if (rate === undefined) continue;
+      const m = await measure(targets[i]!, rate, 1000 + round); // same request stream for both servers
       runs[i]!.push(m);
-      log(`${what} round ${round + 1}/${ROUNDS}:${line(targets[i]!, m, rates[i]!)}`);
+      log(`${what} round ${round + 1}/${ROUNDS}:${line(targets[i]!, m, rate)}`);
     }
   }
-  return runs.map(figure);
+  return runs.map((r, i) => (r.length ? figure(rates[i] ?? 0, r) : undefined));
 }
 
-interface Probe { step: number; rate: number; p99: number; ok: boolean }
-
-export async function runLatency(): Promise<Section> {
-  if (!(P99_MS > 0)) die('LAT_P99_MS must be > 0', 1);
+/** Starts Shoal (embedded cluster, through the proxy) and a redis-server, prefilled, warmed up; stops them after `fn`. */
+export async function withServers<T>(fn: (targets: Target[]) => Promise<T>): Promise<T> {
   const shoal = await startTarget('cluster');
   let redis: Target | undefined;
   try {
@@ -130,103 +141,101 @@ export async function runLatency(): Promise<Section> {
       await prefill({ host: HOST, port: t.port, connectTimeoutMs: 5000 }, workload());
       log(`${t.label}: prefilled ${KEYS} keys x ${VALUE} B in ${Date.now() - t0} ms`);
     }
-
     // A discarded closed-loop run each: a fresh Node server runs its first seconds in
     // the interpreter, and redis's allocator warms up too.
     for (const t of targets) {
       const m = await measure(t, 0, 1);
       log(`warm-up:${line(t, m, 0)}`);
     }
-
-    // 1. closed-loop maxima
-    const closed = await interleaved(targets, [0, 0], 'closed loop');
-    log(`closed-loop max: ${shoal.label} ${Math.round(closed[0]!.ops)}/s, redis ${Math.round(closed[1]!.ops)}/s`);
-
-    // 2. bisection per server for the highest rate with median p99 < P99_MS
-    const lo = [0, 0];
-    // The best closed-loop run bounds the search (a median pulled down by a noisy run
-    // would cap it below what the server can do).
-    const hi = closed.map((f) => f.opsMax);
-    const probes: Probe[][] = [[], []];
-    const pass: (Figure | undefined)[] = [undefined, undefined];
-    for (let step = 1; step <= STEPS; step++) {
-      const rates = [0, 1].map((i) => (lo[i]! + hi[i]!) / 2);
-      const f = await interleaved(targets, rates, `step ${step}/${STEPS}`);
-      for (const i of [0, 1]) {
-        const ok = f[i]!.p99 < P99_MS;
-        probes[i]!.push({ step, rate: rates[i]!, p99: f[i]!.p99, ok });
-        if (ok) { lo[i] = rates[i]!; pass[i] = f[i]; } else hi[i] = rates[i]!;
-      }
-      log(`step ${step}: ${shoal.label} ${Math.round(rates[0]!)}/s p99 ${fmt(f[0]!.p99, 3)} ms; redis ${Math.round(rates[1]!)}/s p99 ${fmt(f[1]!.p99, 3)} ms`);
-    }
-    const maxRate = lo.slice();
-    const half = maxRate[0]! > 0 ? maxRate[0]! / 2 : (hi[0]! / 2);
-    const atHalf = await interleaved(targets, [half, half], `half of ${shoal.label}'s max`);
-
-    // 3. issue 5: 50 % of the proxy's closed-loop maximum
-    const fifty = closed[0]!.ops / 2;
-    const atFifty = await interleaved(targets, [fifty, fifty], `50% of ${shoal.label}'s closed-loop max`);
-
-    return section(shoal, redis, closed, probes, maxRate, hi, pass, half, atHalf, fifty, atFifty);
+    return await fn(targets);
   } finally {
     await stopTarget(shoal);
     if (redis) await stopTarget(redis);
   }
 }
 
-const r0 = (x: number) => fmt(x, 0);
-const ms3 = (x: number) => fmt(x, 3);
+/** Closed-loop maxima of both servers (medians and best runs). */
+export async function closedLoop(targets: Target[]): Promise<Figure[]> {
+  return (await interleaved(targets, targets.map(() => 0), 'closed loop')) as Figure[];
+}
 
-function section(shoal: Target, redis: Target, closed: Figure[], probes: Probe[][], maxRate: number[], hi: number[],
-  pass: (Figure | undefined)[], half: number, atHalf: Figure[], fifty: number, atFifty: Figure[]): Section {
-  const names = ['Shoal (proxy)', 'redis'];
-  const rateCell = (i: number) => (maxRate[i]! > 0 ? r0(maxRate[i]!) : `< ${r0(hi[i]!)} (no tested rate passed)`);
-  const ratio = maxRate[0]! > 0 && maxRate[1]! > 0 ? maxRate[0]! / maxRate[1]! : NaN;
-  const head = ['figure', names[0]!, names[1]!, 'shoal/redis'];
-  const latRow = (label: string, f: Figure[], k: 'p50' | 'p99' | 'p999') => [label, ms3(f[0]![k]), ms3(f[1]![k]), fmt(f[0]![k] / f[1]![k], 2)];
-  const rows = [
-    [`closed-loop max (ops/s; ${CLOSED_CONNECTIONS} conns, pipeline ${CLOSED_PIPELINE})`, r0(closed[0]!.ops), r0(closed[1]!.ops), fmt(closed[0]!.ops / closed[1]!.ops, 3)],
-    [`max rate with p99 < ${P99_MS} ms (ops/s)`, rateCell(0), rateCell(1), fmt(ratio, 3)],
-    [`  p99 at that rate (ms)`, ms3(pass[0]?.p99 ?? NaN), ms3(pass[1]?.p99 ?? NaN), ''],
-    latRow(`p50 at ${r0(half)}/s = half ${maxRate[0]! > 0 ? "Shoal's max" : 'the lowest rate probed'} (ms)`, atHalf, 'p50'),
-    latRow(`p99 at ${r0(half)}/s (ms)`, atHalf, 'p99'),
-    latRow(`p99.9 at ${r0(half)}/s (ms)`, atHalf, 'p999'),
-    latRow(`p50 at ${r0(fifty)}/s = 50% of the proxy's closed-loop max (ms)`, atFifty, 'p50'),
-    latRow(`p99 at ${r0(fifty)}/s (ms)`, atFifty, 'p99'),
-    latRow(`p99.9 at ${r0(fifty)}/s (ms)`, atFifty, 'p999'),
-  ];
-  const ctxHead = ['run set', 'server', 'ops/s', 'send lag p99 ms', 'server cpu%', 'generator cpu%', 'other%'];
-  const ctx = (label: string, f: Figure[]) => f.map((x, i) => [label, names[i]!, r0(x.ops), ms3(x.lag99), r0(x.serverCpu), r0(x.genCpu), r0(x.other)]);
-  const ctxRows = [...ctx('closed loop', closed), ...ctx(`${r0(half)}/s`, atHalf), ...ctx(`${r0(fifty)}/s`, atFifty)];
-  const probeHead = ['server', 'step', 'rate (ops/s)', 'median p99 ms', `p99 < ${P99_MS} ms`];
-  const probeRows = probes.flatMap((ps, i) => ps.map((p) => [names[i]!, String(p.step), r0(p.rate), ms3(p.p99), p.ok ? 'yes' : 'no']));
-  const goalOk = Number.isFinite(atFifty[0]!.p99) ? atFifty[0]!.p99 <= HALF_GOAL_MS : undefined;
-  const goal = `issue 5: p99 through the proxy at 50% of its closed-loop max (${r0(fifty)}/s) <= ${HALF_GOAL_MS} ms: `
-    + `${verdict(goalOk)} (${ms3(atFifty[0]!.p99)} ms)`;
-  const busiest = Math.max(...[...closed, ...atHalf, ...atFifty].map((f) => f.other));
-  const warning = busiest > 30 ? `other processes used up to ${r0(busiest)} % of a core during these runs (see \`other%\`): `
-    + 'latency tails on a 2-core box follow any other load; rerun on a quiet machine.' : '';
-  const text = [textTable(head, rows, 1), goal, ...(warning ? [`WARNING: ${warning}`] : []), '', textTable(ctxHead, ctxRows), '',
-    textTable(probeHead, probeRows)].join('\n');
-  const markdown = `## Latency under a fixed load (open loop)
+export const r0 = (x: number) => fmt(x, 0);
+export const ms3 = (x: number) => fmt(x, 3);
 
-Method: the load generator (\`loadtest/generator\`, \`npm run loadtest\`) in the bench process, against
+/**
+ * Every percentile of each figure, one row per server and rate: the table the
+ * section's chart is drawn from (loadtest/report/charts.ts reads these headers).
+ */
+export function percentileTable(rows: { server: string; f: Figure }[]): { head: string[]; rows: string[][] } {
+  return {
+    head: ['server', 'offered rate', 'achieved ops/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'p99.99 ms', 'max ms', 'send lag p99 ms'],
+    rows: rows.map(({ server, f }) => [server, `${r0(f.rate)}/s`, r0(f.ops), ms3(f.p50), ms3(f.p90), ms3(f.p99), ms3(f.p999),
+      ms3(f.p9999), ms3(f.max), ms3(f.lag99)]),
+  };
+}
+
+/** The workload and open-loop method, as one paragraph both sections use. */
+export function methodText(shoal: Target, redis: Target): string {
+  return `Method: the load generator (\`loadtest/generator\`, \`npm run loadtest\`) in the bench process, against
 Shoal through the proxy (\`${shoal.command}\`) and a redis-server (\`${redis.command}\`), both running
 during the whole scenario. Workload: ${KEYS} keys prefilled with ${VALUE}-byte values, mix \`${MIX}\`, uniform keys.
 Open loop: requests on a timeline at a fixed rate over ${CONNECTIONS} connections (pipeline cap
 ${PIPELINE || 'none'}, scheduler ${WAIT === 'spin' ? 'spinning' : 'sleeping between requests'}), each request's latency measured from its intended
 send time (no coordinated omission; the generator's own lateness is in the figures and shown as "send lag"). Each run: ${WARMUP} s
-warm-up, ${SECS} s measured; ${ROUNDS} runs per server per figure, interleaved and counter-balanced, medians.
+warm-up, ${SECS} s measured; ${ROUNDS} runs per server per figure, interleaved and counter-balanced, medians.`;
+}
+
+export async function runLatency(): Promise<Section> {
+  return withServers(async (targets) => {
+    const [shoal, redis] = targets as [Target, Target];
+    const closed = await closedLoop(targets);
+    log(`closed-loop max: ${shoal.label} ${Math.round(closed[0]!.ops)}/s, redis ${Math.round(closed[1]!.ops)}/s`);
+    // issue 5: 50 % of the proxy's closed-loop maximum
+    const fifty = closed[0]!.ops / 2;
+    const atFifty = (await interleaved(targets, [fifty, fifty], `50% of ${shoal.label}'s closed-loop max`)) as Figure[];
+    return section(shoal, redis, closed, fifty, atFifty);
+  });
+}
+
+function section(shoal: Target, redis: Target, closed: Figure[], fifty: number, atFifty: Figure[]): Section {
+  const names = SERVER_NAMES;
+  const head = ['figure', names[0]!, names[1]!, 'shoal/redis'];
+  const latRow = (label: string, f: Figure[], k: 'p50' | 'p99' | 'p999') => [label, ms3(f[0]![k]), ms3(f[1]![k]), fmt(f[0]![k] / f[1]![k], 2)];
+  const rows = [
+    [`closed-loop max (ops/s; ${CLOSED_CONNECTIONS} conns, pipeline ${CLOSED_PIPELINE})`, r0(closed[0]!.ops), r0(closed[1]!.ops), fmt(closed[0]!.ops / closed[1]!.ops, 3)],
+    latRow(`p50 at ${r0(fifty)}/s = 50% of the proxy's closed-loop max (ms)`, atFifty, 'p50'),
+    latRow(`p99 at ${r0(fifty)}/s (ms)`, atFifty, 'p99'),
+    latRow(`p99.9 at ${r0(fifty)}/s (ms)`, atFifty, 'p999'),
+  ];
+  const pct = percentileTable(atFifty.map((f, i) => ({ server: names[i]!, f })));
+  const ctxHead = ['run set', 'server', 'ops/s', 'send lag p99 ms', 'server cpu%', 'generator cpu%', 'other%'];
+  const ctx = (label: string, f: Figure[]) => f.map((x, i) => [label, names[i]!, r0(x.ops), ms3(x.lag99), r0(x.serverCpu), r0(x.genCpu), r0(x.other)]);
+  const ctxRows = [...ctx('closed loop', closed), ...ctx(`${r0(fifty)}/s`, atFifty)];
+  const goalOk = Number.isFinite(atFifty[0]!.p99) ? atFifty[0]!.p99 <= HALF_GOAL_MS : undefined;
+  const goal = `issue 5: p99 through the proxy at 50% of its closed-loop max (${r0(fifty)}/s) <= ${HALF_GOAL_MS} ms: `
+    + `${verdict(goalOk)} (${ms3(atFifty[0]!.p99)} ms)`;
+  const busiest = Math.max(...[...closed, ...atFifty].map((f) => f.other));
+  const warning = busiest > 30 ? `other processes used up to ${r0(busiest)} % of a core during these runs (see \`other%\`): `
+    + 'latency tails on a 2-core box follow any other load; rerun on a quiet machine.' : '';
+  const text = [textTable(head, rows, 1), goal, ...(warning ? [`WARNING: ${warning}`] : []), '',
+    textTable(pct.head, pct.rows), '', textTable(ctxHead, ctxRows)].join('\n');
+  const markdown = `## Latency under a fixed load (open loop)
+
+${methodText(shoal, redis)}
 1. Closed-loop maximum: ${CLOSED_CONNECTIONS} connections x pipeline ${CLOSED_PIPELINE}, as fast as replies come.
-2. Highest rate with median p99 < ${P99_MS} ms: bisection over [0, the server's best closed-loop run], ${STEPS}
-   steps (resolution max/${2 ** STEPS}); then both servers at half of Shoal's rate.
-3. Issue 5: both servers at 50 % of the proxy's closed-loop maximum.
+2. Issue 5: both servers at 50 % of the proxy's closed-loop maximum.
+
+The highest rate with p99 < 1 ms (issue 9) is in the \`maxrate\` section.
 ${warning ? `\n> **Warning:** ${warning}\n` : ''}
 ${mdTable(head, rows, 1)}
 
 ### Target (from the issue)
 
 - ${goal}
+
+### Percentiles at ${r0(fifty)}/s (ms, medians of the runs)
+
+${mdTable(pct.head, pct.rows, 2)}
 
 ### Context
 
@@ -236,12 +245,6 @@ process), everything else (\`other\`). On the 2-core box the generator and a mul
 the cores, so a rate limit can be the generator's (lag grows) rather than the server's.
 
 ${mdTable(ctxHead, ctxRows, 2)}
-
-<details><summary>Bisection steps</summary>
-
-${mdTable(probeHead, probeRows, 2)}
-
-</details>
 
 Machine: ${os.availableParallelism()} cpus.
 `;
