@@ -2,8 +2,9 @@
  * Evictor: keeps a worker's used memory under its share of `maxmemory` by deleting
  * keys chosen by the configured policy, with Redis's sampled approximation:
  *
- * - Each round samples `maxmemory-samples` random items (from all keys, or from the
- *   keys with a TTL for volatile-*), scores them (idle seconds for LRU, 255 - decayed
+ * - Each round samples `maxmemory-samples` items (from all keys, or from the keys
+ *   with a TTL for volatile-*; consecutive index buckets after a random one, as
+ *   Redis's dictGetSomeKeys), scores them (idle seconds for LRU, 255 - decayed
  *   counter for LFU, time to expiry reversed for volatile-ttl) and merges them into an
  *   eviction pool of the 16 best candidates seen so far; the best live one is evicted.
  *   The pool survives between commands, which is what makes the approximation good.
@@ -42,6 +43,8 @@ export class Evictor {
   readonly #versions = new Int32Array(POOL_SIZE);
   readonly #scores = new Float64Array(POOL_SIZE);
   #count = 0;
+  /** One round's sampled refs (HashIndex.sampleRefs). */
+  readonly #sample = new Int32Array(MAX_SAMPLES);
 
   constructor(ks: Keyspace) {
     this.#ks = ks;
@@ -113,10 +116,10 @@ export class Evictor {
     if (src.size === 0) return 0;
     if (this.#policy === 'allkeys-random' || this.#policy === 'volatile-random') return src.randomRef();
     const ks = this.#ks;
-    const n = Math.min(this.samples, MAX_SAMPLES);
+    const n = src.sampleRefs(this.#sample, Math.min(this.samples, MAX_SAMPLES));
     for (let i = 0; i < n; i++) {
-      const ref = src.randomRef();
-      if (ref !== 0) this.offer(ref, this.score(ref));
+      const ref = this.#sample[i]!;
+      this.offer(ref, this.score(ref));
     }
     while (this.#count > 0) {
       const i = --this.#count;

@@ -65,6 +65,8 @@ export interface HashIndexOptions {
 const SHRINK_LOAD = 0.1;
 /** Random-probe attempts in randomRef before falling back to a linear walk. */
 const RANDOM_TRIES = 64;
+/** sampleRefs walks at most this many buckets per wanted entry (load is >= SHRINK_LOAD). */
+const SAMPLE_WALK_FACTOR = 10;
 
 const EMPTY_TABLE = new Int32Array(new SharedArrayBuffer(8));
 
@@ -452,6 +454,34 @@ export class HashIndex {
       if (r !== 0) return r;
     }
     return 0;
+  }
+
+  /**
+   * Up to `n` present entries into `out` from consecutive buckets after a random one
+   * (Redis's dictGetSomeKeys): one random memory access, then a sequential walk, so
+   * the evictor's sampling costs a cache miss per call rather than per sample. The
+   * walk stops after SAMPLE_WALK_FACTOR * n buckets; the entries are biased toward
+   * those after empty runs, as Redis's are. During a resize it walks the old or the
+   * new table, chosen by their bucket counts.
+   */
+  sampleRefs(out: Int32Array, n: number): number {
+    if (this.#size === 0 || n <= 0) return 0;
+    const cap = this.#mask + 1;
+    const oldCap = this.#migrate >= 0 ? this.#oldMask + 1 : 0;
+    let x = Math.floor(Math.random() * (cap + oldCap));
+    const inOld = x >= cap;
+    const tab = inOld ? this.#old : this.#tab;
+    const mask = inOld ? this.#oldMask : this.#mask;
+    if (inOld) x -= cap;
+    const want = Math.min(n, out.length);
+    const walk = Math.min(mask + 1, Math.max(want * SAMPLE_WALK_FACTOR, RANDOM_TRIES));
+    let got = 0;
+    for (let k = 0; k < walk && got < want; k++) {
+      const r = tab[2 * x + 1] as number;
+      if (r !== 0) out[got++] = r;
+      x = (x + 1) & mask;
+    }
+    return got;
   }
 
   /** Drops every entry and returns to initialCapacity (FLUSHALL). */

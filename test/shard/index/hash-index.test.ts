@@ -399,3 +399,32 @@ t.test('randomRef: roughly uniform, also during a resize', async (t) => {
   big.insert(12345, refs[0]!);
   t.equal(big.randomRef(), refs[0]);
 });
+
+t.test('sampleRefs: present entries only, at most n, every entry reachable, also during a resize', async (t) => {
+  const arena = new SlabArena();
+  const idx = new HashIndex(arena, { initialCapacity: 16, migrateStep: 1 });
+  const refs = new Set<Ref>();
+  for (let i = 0; i < 14; i++) {
+    const k = enc(`s${i}`);
+    const ref = putItem(arena, k, enc(''), h(k));
+    idx.insert(h(k), ref);
+    refs.add(ref);
+  }
+  t.equal(idx.resizing, true, 'a resize is in progress');
+  const out = new Int32Array(8);
+  const seen = new Set<Ref>();
+  for (let i = 0; i < 2000; i++) {
+    const n = idx.sampleRefs(out, 5);
+    if (n < 1 || n > 5) t.fail(`sampled ${n} entries, not 1..5`);
+    const round = new Set<Ref>();
+    for (let j = 0; j < n; j++) {
+      if (!refs.has(out[j]!)) t.fail(`sampled ${out[j]}, not an entry`);
+      round.add(out[j]!);
+      seen.add(out[j]!);
+    }
+    if (round.size !== n) t.fail('an entry twice in one sample');
+    if (i === 0) t.equal(idx.sampleRefs(out, 0), 0, 'n = 0 gives nothing');
+  }
+  t.equal(seen.size, refs.size, 'every entry sampled at some point');
+  t.equal(new HashIndex(arena, { initialCapacity: 16 }).sampleRefs(out, 5), 0, 'empty index: nothing');
+});
