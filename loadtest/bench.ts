@@ -319,14 +319,14 @@ function targetSpecs(): TargetSpec[] {
     shard: fromOverride('shard-direct') ?? {
       name: 'shard-direct',
       ports: 1,
-      argv: (p) => [node, 'dist/bin/shoal-shard.js', '--port', String(p), '--workers', '1'],
+      argv: (p) => [node, 'dist/bin/shoal-shard.js', '--port', String(p), '--workers', '1', '--save', ''],
     },
     proxy: fromOverride('proxy') ?? {
       // proxy on p, admin HTTP on p+1, shard workers from p+2 up (room for 8)
       name: 'proxy',
       ports: 10,
       argv: (p, dataDir) => [node, 'dist/bin/shoal.js', '--port', String(p), '--http-port', String(p + 1),
-        '--shard-port', String(p + 2), '--data-dir', dataDir],
+        '--shard-port', String(p + 2), '--data-dir', dataDir, '--save', ''],
     },
   };
   return TARGET_NAMES.map((t) => all[t] ?? die(`TARGETS: unknown target "${t}" (use shard, proxy)`, 1));
@@ -414,8 +414,8 @@ back; \`redis-benchmark -t TEST -r ${KEYSPACE} -c ${CLIENTS} -P P -d ${VALUE_SIZ
 server for ~${DURATION} s runs; ${ROUNDS} rounds interleaved and counter-balanced (Shoal,redis / redis,Shoal / ...),
 each run after a quiet gate; medians per workload. The redis-server is private
 (\`--save '' --appendonly no\`). Shoal targets run one at a time:
-- shard-direct: \`node dist/bin/shoal-shard.js --port P --workers 1\`
-- proxy: \`node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir TMP\` (embedded cluster)
+- shard-direct: \`node dist/bin/shoal-shard.js --port P --workers 1 --save ''\`
+- proxy: \`node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir TMP --save ''\` (embedded cluster)
 ${disturbedWarning(sums) ? `\n> **Warning:** ${disturbedWarning(sums)}\n` : ''}
 ${sums.length ? mdTable(HEAD, tableRows(sums)) : '_No macro runs (TARGETS was empty)._'}
 

@@ -55,6 +55,7 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
           topology.processes = [...topology.processes.filter((p) => p.role !== 'proxy-worker'), ...proxyProcesses];
           store.write(topology);
         }
+        if (m.type === 'loading') timer.refresh(); // a shard still loading its snapshot
         if (m.type !== 'ready') return;
         clearTimeout(timer);
         info.ports = m.ports ?? [];

@@ -113,8 +113,27 @@ export function splitCommand(server: ProxyServer, client: ProxyClient, spec: Com
   }
 }
 
+/** BGSAVE on every worker: "scheduled" if any worker only scheduled it, else "started". */
+function bgsaveStatus(parts: ReplyValue[], out: ReplyWriter): void {
+  const scheduled = parts.some((p) => p !== null && typeof p === 'object' && 'simple' in p && p.simple.includes('scheduled'));
+  out.simple(scheduled ? 'Background saving scheduled' : 'Background saving started');
+}
+
+/** LASTSAVE: the oldest of the workers' last saves (when every worker had saved). */
+function oldest(parts: ReplyValue[], out: ReplyWriter): void {
+  let n = Infinity;
+  for (const p of parts) if (typeof p === 'number' && p < n) n = p;
+  out.integer(Number.isFinite(n) ? n : 0);
+}
+
+/** BGREWRITEAOF on every worker (an error from any worker is the reply). */
+function rewriteStarted(_parts: ReplyValue[], out: ReplyWriter): void {
+  out.simple('Background append only file rewriting started');
+}
+
 const ALL_COMBINE: Record<string, Combine> = {
   keys: concat, dbsize: sum, flushall: allOk, flushdb: allOk, config: allOk,
+  save: allOk, bgsave: bgsaveStatus, lastsave: oldest, bgrewriteaof: rewriteStarted,
 };
 
 /** KEYS DBSIZE FLUSHALL FLUSHDB CONFIG SET: sent to every worker, replies joined. */

@@ -28,7 +28,27 @@ function proxySection(server: ProxyServer, name: string): string | null {
   return null;
 }
 
-function merge(texts: string[], wanted: readonly string[]): string {
+/**
+ * INFO stats pubsub_channels / pubsub_patterns / pubsubshard_channels through the
+ * proxy: the distinct channels, patterns and shard channels this process's clients
+ * subscribe (what a Redis server counts for its clients), not the workers' sums,
+ * which see each proxy's hub once per worker.
+ */
+function proxyPubSubCounts(server: ProxyServer): [channels: number, patterns: number, shard: number] {
+  const c = new Set<string>();
+  const p = new Set<string>();
+  const s = new Set<string>();
+  for (const client of server.proxyClients()) {
+    const ps = client.pubsub;
+    if (ps === null) continue;
+    for (const k of ps.channels.keys()) c.add(k);
+    for (const k of ps.patterns.keys()) p.add(k);
+    for (const k of ps.shard.keys()) s.add(k);
+  }
+  return [c.size, p.size, s.size];
+}
+
+function merge(texts: string[], wanted: readonly string[], pubsub: [number, number, number] | null = null): string {
   const sections = new Map<string, Map<string, string>>();
   for (const t of texts) {
     for (const [sec, fields] of parseInfo(t)) {
@@ -54,6 +74,21 @@ function merge(texts: string[], wanted: readonly string[]): string {
       }
     }
   }
+  // Persistence: times and states are not sums. The cluster saved last when its
+  // oldest worker did; a save is in progress or failed if it is on any worker.
+  const per = sections.get('Persistence');
+  if (per) {
+    const all = (k: string): string[] => texts.flatMap((t) => parseInfo(t).flatMap(([, f]) => f.filter(([fk]) => fk === k).map(([, v]) => v)));
+    const nums = (k: string): number[] => all(k).map(Number).filter(Number.isFinite);
+    if (per.has('rdb_last_save_time')) per.set('rdb_last_save_time', String(Math.min(...nums('rdb_last_save_time'))));
+    for (const k of ['loading', 'rdb_bgsave_in_progress', 'rdb_last_bgsave_time_sec', 'rdb_current_bgsave_time_sec', 'aof_enabled', 'aof_rewrite_in_progress', 'aof_rewrite_scheduled', 'aof_last_rewrite_time_sec', 'aof_current_rewrite_time_sec']) {
+      if (per.has(k)) per.set(k, String(Math.max(...nums(k))));
+    }
+    if (per.has('shoal_rdb_last_max_pause_ms')) per.set('shoal_rdb_last_max_pause_ms', Math.max(...nums('shoal_rdb_last_max_pause_ms')).toFixed(2));
+    for (const k of ['rdb_last_bgsave_status', 'aof_last_bgrewrite_status', 'aof_last_write_status']) {
+      if (per.has(k)) per.set(k, all(k).includes('err') ? 'err' : 'ok');
+    }
+  }
   const mem = sections.get('Memory');
   if (mem) {
     const n = (k: string) => Number(mem.get(k) ?? 0);
@@ -63,6 +98,12 @@ function merge(texts: string[], wanted: readonly string[]): string {
       const v = mem.get(k);
       if (v !== undefined) mem.set(`${k}_human`, formatBytesHuman(Number(v)));
     }
+  }
+  const stats = sections.get('Stats');
+  if (stats !== undefined && pubsub !== null) {
+    stats.set('pubsub_channels', String(pubsub[0]));
+    stats.set('pubsub_patterns', String(pubsub[1]));
+    stats.set('pubsubshard_channels', String(pubsub[2]));
   }
   const out: string[] = [];
   for (const name of wanted) {
@@ -85,7 +126,7 @@ export function proxyInfo(server: ProxyServer, client: ProxyClient, argv: Buffer
   const local = names.map((n) => proxySection(server, n));
   const stats = names.includes('clients') ? clientStats(server) : null;
   const build = (texts: string[], st: ClientStats | null): string => {
-    const merged = remote.length ? merge(texts, remote) : '';
+    const merged = remote.length ? merge(texts, remote, proxyPubSubCounts(server)) : '';
     const pieces: string[] = [];
     for (let i = 0; i < names.length; i++) {
       const l = local[i] ?? (names[i] === 'clients' && st !== null ? clientsSection(server, st) : null);

@@ -112,16 +112,18 @@ function moveKey(server: ProxyServer, client: ProxyClient, argv: Buffer[], kind:
   }
   if (from === to) return from.send(argv, client.state.proto, client.slot());
   run(server, client, async (reply) => {
-    const d = await call(from, [Buffer.from('shoal.dumpkey'), src]);
+    // Redis looks up a RENAME source for writing: no keymiss event for it (COPY's is a read).
+    const d = await call(from, kind === 'copy' ? [Buffer.from('shoal.dumpkey'), src] : [Buffer.from('shoal.dumpkey'), src, Buffer.from('nomiss')]);
     if (passError(d, reply)) return;
     const dump = d as Dump;
     if (dump === null) return reply((w) => (kind === 'copy' ? w.integer(0) : w.error(WireErrors.noSuchKey)));
     const [type, expireAt, value] = dump;
-    const r = await call(to, [Buffer.from('shoal.restorekey'), dst, Buffer.from(String(type)), Buffer.from(String(expireAt)), value, Buffer.from(replace ? 'replace' : 'nx')]);
+    const event = Buffer.from(kind === 'copy' ? 'copy' : 'rename'); // rename_to / copy_to on the destination's worker
+    const r = await call(to, [Buffer.from('shoal.restorekey'), dst, Buffer.from(String(type)), Buffer.from(String(expireAt)), value, Buffer.from(replace ? 'replace' : 'nx'), event]);
     if (passError(r, reply)) return;
     if (r === 0) return reply((w) => w.integer(0));
     if (kind !== 'copy') {
-      const del = await call(from, [Buffer.from('del'), src]);
+      const del = await call(from, [Buffer.from('shoal.renamefrom'), src]); // deletes it, publishing rename_from rather than del
       if (passError(del, reply)) return;
     }
     reply((w) => (kind === 'rename' ? w.ok() : w.integer(1)));

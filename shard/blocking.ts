@@ -31,6 +31,8 @@ export interface BlockedRequest {
   timedOut(): void;
   /** Keys a write command (BLMOVE ...) changes when served: their WATCH counters are bumped then (set by the worker). */
   writes?: Buffer[];
+  /** Called right after serve() wrote the reply at ctx.out position `at` (keyspace notifications; set by the notifier). */
+  served?: (at: number) => void;
 }
 
 export class BlockingRegistry {
@@ -55,6 +57,18 @@ export class BlockingRegistry {
     if (req !== undefined) req.writes = keys;
   }
 
+  /** The client's command just blocked: call `fn` when it is served (shard/keyspace-events.ts). */
+  onServed(client: ClientState, fn: (at: number) => void): void {
+    const req = this.#byClient.get(client);
+    if (req === undefined) return;
+    // Several listeners (keyspace events, the write stream) chain.
+    const prev = req.served;
+    req.served = prev === undefined ? fn : (at) => {
+      prev(at);
+      fn(at);
+    };
+  }
+
   block(req: BlockedRequest): void {
     for (const key of req.keys) {
       const k = key.toString('latin1', 0, key.length);
@@ -76,6 +90,9 @@ export class BlockingRegistry {
   }
 
   /** Serves the waiters of every signalled key, oldest first, while they can pop. */
+  /** A running snapshot copies keys out before a served request changes them (shard/persistence/snapshot.ts); null otherwise. */
+  beforeServe: ((keys: readonly Buffer[]) => void) | null = null;
+
   serveReady(): void {
     if (this.#serving) return;
     this.#serving = true;
@@ -85,7 +102,13 @@ export class BlockingRegistry {
         const q = this.#byKey.get(key.toString('latin1', 0, key.length));
         if (q === undefined) continue;
         for (const req of [...q]) {
+          if (this.beforeServe !== null) {
+            this.beforeServe(req.keys);
+            if (req.writes !== undefined) this.beforeServe(req.writes);
+          }
+          const at = req.ctx.out.pos;
           if (!req.serve()) continue;
+          if (req.served !== undefined) req.served(at);
           if (req.writes !== undefined) for (const k of req.writes) req.ctx.ks.touchWatched(k);
           this.#unblock(req);
         }

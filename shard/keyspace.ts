@@ -69,8 +69,14 @@ export class Keyspace {
    * nothing is counted). Every unlink bumps its key's counter.
    */
   watchCounters: Uint32Array | null = null;
+  /** Called before any item leaves the index (expiry, eviction, delete): a running snapshot copies it out first (shard/persistence/snapshot.ts); null otherwise. */
+  beforeUnlink: ((ref: Ref) => void) | null = null;
   /** Keyspace notifications of expiries and evictions (shard/keyspace-events.ts); null while off. */
   onRemoved: ((evicted: boolean, ref: Ref) => void) | null = null;
+  /** The write stream (shard/persistence/write-stream.ts): a key removed by expiry or eviction propagates as DEL. */
+  onRemovedLog: ((ref: Ref) => void) | null = null;
+  /** Keyspace notification of a key created (`new`, shard/keyspace-events.ts); null while off. */
+  onNew: ((key: Uint8Array) => void) | null = null;
   /** Bumped by flush() (FLUSHALL/FLUSHDB) and when watching stops: changes every watch token. Random start, so tokens of an earlier process never match. */
   watchEpoch = Math.floor(Math.random() * 0x100000);
 
@@ -89,6 +95,7 @@ export class Keyspace {
       evict: (ref) => {
         this.evictedKeys++;
         if (this.onRemoved !== null) this.onRemoved(true, ref);
+        if (this.onRemovedLog !== null) this.onRemovedLog(ref);
         this.unlink(ref);
       },
     });
@@ -260,7 +267,16 @@ export class Keyspace {
    */
   write(key: Uint8Array, type: number, valueLen: number, expireAt: number, existing: Ref = -1): Ref {
     const hash = hashKey(key, 0, key.length);
-    const old = existing === -1 ? this.index.find(key, hash) : existing;
+    let old = existing === -1 ? this.index.find(key, hash) : existing;
+    // With keyspace notifications on, a key whose TTL passed expires first (`expired`,
+    // then `new`), as Redis's lookupKeyWrite; otherwise overwriting it is the same.
+    if (old !== 0 && existing === -1 && (this.onRemoved !== null || this.onNew !== null)) {
+      const exp = this.expireAt(old);
+      if (exp !== 0 && exp <= this.now) {
+        this.expire(old);
+        old = 0;
+      }
+    }
     const need = ITEM_HEADER + key.length + valueLen;
     const oldTtl = old !== 0 && this.expireAt(old) !== 0;
     if (old !== 0) this.releaseHeapValue(old);
@@ -290,6 +306,7 @@ export class Keyspace {
     } else {
       this.index.insert(hash, ref);
       if (expireAt !== 0) this.volatile.insert(hash, ref);
+      if (this.onNew !== null) this.onNew(key);
     }
     return ref;
   }
@@ -367,6 +384,7 @@ export class Keyspace {
 
   /** Drops a live item from the indexes without freeing its chunk. */
   unlink(ref: Ref): void {
+    if (this.beforeUnlink !== null) this.beforeUnlink(ref);
     this.releaseHeapValue(ref);
     const hash = this.hashOf(ref);
     if (this.watchCounters !== null) this.watchCounters[hash & (this.watchCounters.length - 1)]!++;
@@ -378,6 +396,7 @@ export class Keyspace {
   evict(ref: Ref): void {
     this.evictedKeys++;
     if (this.onRemoved !== null) this.onRemoved(true, ref);
+    if (this.onRemovedLog !== null) this.onRemovedLog(ref);
     this.remove(ref);
   }
 
@@ -385,6 +404,7 @@ export class Keyspace {
   expire(ref: Ref): void {
     this.expiredKeys++;
     if (this.onRemoved !== null) this.onRemoved(false, ref);
+    if (this.onRemovedLog !== null) this.onRemovedLog(ref);
     this.remove(ref);
   }
 

@@ -14,6 +14,7 @@ import { createLogger } from '../shared/log.js';
 import { ShoalError, ErrorCodes } from '../shared/errors.js';
 import { serverTlsOptions } from '../shared/tls/settings.js';
 import type { WorkerInit } from './worker/server.js';
+import { serveSnapshotSink } from './persistence/snapshot-pool.js';
 
 export interface ShardOptions {
   config: ShoalConfig;
@@ -65,6 +66,11 @@ export async function runShard(opts: ShardOptions): Promise<void> {
         clearTimeout(timer);
         log.info({ worker: self.worker, port: self.port, slots: self.slots }, 'worker listening');
         resolve();
+      } else if (m.type === 'snapshot-sink') {
+        serveSnapshotSink(t, m as unknown as Parameters<typeof serveSnapshotSink>[1]);
+      } else if (m.type === 'loading') {
+        timer.refresh(); // a large snapshot is still loading: not stuck
+        process.send?.({ type: 'loading' });
       } else if (m.type === 'error' && m.error) {
         clearTimeout(timer);
         reject(ShoalError.fromJSON(m.error));

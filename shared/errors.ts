@@ -27,6 +27,8 @@ export const ErrorCodes = {
   TOPOLOGY: 'SHOAL_ERR_TOPOLOGY',
   /** A child process (shard, proxy) failed to start or exited early. */
   PROCESS: 'SHOAL_ERR_PROCESS',
+  /** A persistence file (snapshot, append-only log) is damaged or cannot be written. */
+  PERSISTENCE: 'SHOAL_ERR_PERSISTENCE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -507,8 +507,9 @@ export interface Target {
   command: string;
 }
 
-export const SHARD_CMD = 'node dist/bin/shoal-shard.js --port P --workers 1';
-export const CLUSTER_CMD = 'node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir D';
+// Snapshots off, as the redis-server beside them (--save '').
+export const SHARD_CMD = "node dist/bin/shoal-shard.js --port P --workers 1 --save ''";
+export const CLUSTER_CMD = "node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir D --save ''";
 export const REDIS_CMD = "redis-server --port P --bind 127.0.0.1 --save '' --appendonly no";
 
 function targetOverride(): string[] | undefined {
@@ -560,11 +561,11 @@ export async function startTarget(kind: 'shard' | 'cluster', extra: string[] = [
   const base = await freePorts(kind === 'cluster' && !override ? 10 : 1);
   let argv: string[];
   if (override) argv = [...override.map((a) => a.replaceAll('{port}', String(base))), ...extra];
-  else if (kind === 'shard') argv = [process.execPath, 'dist/bin/shoal-shard.js', '--port', String(base), '--workers', '1', ...extra];
+  else if (kind === 'shard') argv = [process.execPath, 'dist/bin/shoal-shard.js', '--port', String(base), '--workers', '1', '--save', '', ...extra];
   else {
     const dataDir = fs.mkdtempSync(path.join(WORK, `${label}-data-`));
     argv = [process.execPath, 'dist/bin/shoal.js', '--port', String(base), '--http-port', String(base + 1),
-      '--shard-port', String(base + 2), '--data-dir', dataDir, ...extra];
+      '--shard-port', String(base + 2), '--data-dir', dataDir, '--save', '', ...extra];
   }
   const server = startServer(label, argv, base);
   await waitReady(server);

@@ -282,6 +282,7 @@ function flushall(ctx: CommandContext, argv: Buffer[]): void {
 
 /** SHOAL.DUMPKEY key → nil | [type, expireAt ms (0 = none), value bytes] (internal) */
 function dumpkey(ctx: CommandContext, argv: Buffer[]): void {
+  if (argv.length > 3 || (argv.length === 3 && !argIs(argv[2]!, 'nomiss'))) return ctx.out.error(WireErrors.syntax);
   const ref = ctx.ks.find(argv[1]!);
   if (ref === 0) return ctx.out.nilArray();
   ctx.out.arrayHeader(3);
@@ -290,11 +291,16 @@ function dumpkey(ctx: CommandContext, argv: Buffer[]): void {
   ctx.out.bulk(dumpValue(ctx.ks, ref));
 }
 
-/** SHOAL.RESTOREKEY key type expireAt value REPLACE|NX → 1 stored, 0 not (NX and exists) (internal) */
+/**
+ * SHOAL.RESTOREKEY key type expireAt value REPLACE|NX [RENAME|COPY] → 1 stored, 0 not
+ * (NX and exists) (internal). RENAME / COPY name the command it completes across
+ * workers, for its keyspace event (shard/keyspace-events.ts).
+ */
 function restorekey(ctx: CommandContext, argv: Buffer[]): void {
   const t = parseSafeInt(argv[2]!);
   const at = parseSafeInt(argv[3]!);
   if (t === null || at === null || TYPE_NAMES[t] === undefined) return ctx.out.error(WireErrors.syntax);
+  if (argv.length > 7 || (argv.length === 7 && !argIs(argv[6]!, 'rename') && !argIs(argv[6]!, 'copy'))) return ctx.out.error(WireErrors.syntax);
   const value = argv[4]!;
   const nx = argIs(argv[5]!, 'nx');
   if (nx && ctx.ks.find(argv[1]!) !== 0) return ctx.out.raw(Replies.zero);
@@ -306,9 +312,14 @@ function restorekey(ctx: CommandContext, argv: Buffer[]): void {
   ctx.out.raw(Replies.one);
 }
 
+/** SHOAL.RENAMEFROM key → 1 deleted, 0 missing (internal): the source of a RENAME across workers. */
+function renamefrom(ctx: CommandContext, argv: Buffer[]): void {
+  ctx.out.raw(ctx.ks.delete(argv[1]!) ? Replies.one : Replies.zero);
+}
+
 export const keyCommands: HandlerTable = {
   del, unlink: del, exists, touch, type, 'shoal.notouch': shoalNotouch,
   expire, pexpire, expireat, pexpireat, ttl, pttl, expiretime, pexpiretime, persist,
   rename, renamenx, copy, keys, scan, randomkey, dbsize, flushall, flushdb: flushall,
-  'shoal.dumpkey': dumpkey, 'shoal.restorekey': restorekey,
+  'shoal.dumpkey': dumpkey, 'shoal.restorekey': restorekey, 'shoal.renamefrom': renamefrom,
 };

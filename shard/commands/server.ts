@@ -6,6 +6,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { CommandContext, HandlerTable } from './context.js';
 import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from '../../shared/connection/commands.js';
 import { formatBytesHuman, requestedSections } from '../../shared/info.js';
+import { persistenceSection } from '../persistence/info.js';
 
 
 function section(ctx: CommandContext, name: string): string | null {
@@ -48,7 +49,7 @@ function section(ctx: CommandContext, name: string): string | null {
       ].join('\r\n');
     }
     case 'persistence':
-      return ['# Persistence', 'loading:0', 'rdb_changes_since_last_save:0', 'rdb_bgsave_in_progress:0', 'aof_enabled:0', 'aof_rewrite_in_progress:0'].join('\r\n');
+      return persistenceSection(srv);
     case 'stats': {
       const st = srv.stats;
       return [
@@ -57,6 +58,9 @@ function section(ctx: CommandContext, name: string): string | null {
         `expired_keys:${ks.expiredKeys}`, `expired_stale_perc:${(srv.activeExpire.stalePerc * 100).toFixed(2)}`,
         `expired_time_cap_reached_count:${srv.activeExpire.timeCapReached}`, `evicted_keys:${ks.evictedKeys}`,
         `keyspace_hits:${ks.hits}`, `keyspace_misses:${ks.misses}`,
+        // Distinct channels / patterns subscribed on this worker (hub links included), as Redis 7.0.
+        `pubsub_channels:${srv.pubsub.names('c', null).length}`, `pubsub_patterns:${srv.pubsub.patternCount}`,
+        `pubsubshard_channels:${srv.pubsub.names('s', null).length}`,
       ].join('\r\n');
     }
     case 'replication':

@@ -148,6 +148,9 @@ export function openPacked(ctx: CommandContext, key: Buffer): number {
  * listpack branch). `ref` is the key's live item, a packed sorted set, found
  * without touching it (this touches it). false: nothing done, take the general path.
  */
+/** Whether the last ZADD / ZINCRBY added or updated a member (Redis's condition for its `zadd` / `zincr` keyspace event). */
+export const zaddEffect = { changed: false };
+
 export function zaddPacked(ctx: CommandContext, key: Buffer, ref: number, member: Buffer, score: number, flags: number, ch: boolean): boolean {
   const ks = ctx.ks;
   ks.touch(ref);
@@ -169,6 +172,7 @@ export function zaddPacked(ctx: CommandContext, key: Buffer, ref: number, member
         if (s !== cur) {
           if (!rewrite(ctx, key, ref, i, 1, member, s)) return true;
           updated = 1;
+          zaddEffect.changed = true;
         }
         if (incr) replyScore(out, s);
         else out.integer(ch ? updated : 0);
@@ -179,6 +183,7 @@ export function zaddPacked(ctx: CommandContext, key: Buffer, ref: number, member
     const config = ctx.server.config;
     if (view.size + 1 > config.zsetMaxListpackEntries || member.length > config.zsetMaxListpackValue) return false;
     if (!rewrite(ctx, key, ref, 0, 0, member, score)) return true;
+    zaddEffect.changed = true;
     if (incr) replyScore(out, score);
     else out.raw(Replies.one);
     return true;

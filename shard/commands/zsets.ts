@@ -27,7 +27,7 @@ import {
   replyScore, beginPairs, emitPair, type ScoreRange, type LexRange,
 } from './zsets-common.js';
 import { zsetPopCommands } from './zsets-pop.js';
-import { zaddPacked, zremPacked, openPacked, packedView, dropPacked, NX, XX, GT, LT, INCR } from './zsets-packed.js';
+import { zaddPacked, zaddEffect, zremPacked, openPacked, packedView, dropPacked, NX, XX, GT, LT, INCR } from './zsets-packed.js';
 import { zsetOpCommands } from './zsets-ops.js';
 
 /** The packed set a read-only command is looking at (see zsetForRead). */
@@ -62,6 +62,7 @@ function replyPackedScore(ctx: CommandContext, i: number): void {
  */
 function zaddGeneric(ctx: CommandContext, argv: Buffer[], flags: number): void {
   const out = ctx.out;
+  zaddEffect.changed = false;
   let ch = false;
   let idx = 2;
   for (; idx < argv.length; idx++) {
@@ -196,6 +197,7 @@ function zaddPairs(ctx: CommandContext, z: ZsetValue, argv: Buffer[], idx: numbe
 /** ZADD's reply after zaddPairs: the new score with INCR (nil when nothing was done), else the count. */
 function zaddReply(ctx: CommandContext, incr: boolean, ch: boolean): void {
   const out = ctx.out;
+  if (zaddAdded !== 0 || zaddUpdated !== 0) zaddEffect.changed = true;
   if (incr) {
     if (zaddProcessed !== 0) replyScore(out, zaddNewScore);
     else out.nil();

@@ -13,6 +13,7 @@ import { createLogger } from '../../shared/log.js';
 import { ShoalError, ErrorCodes } from '../../shared/errors.js';
 import { TICK_MS } from '../expire.js';
 import { workerTlsServer } from './tls.js';
+import { recover } from '../persistence/recovery.js';
 
 const init = workerData as WorkerInit;
 const log = createLogger('shoal-worker', init.config.logLevel).child({ shard: init.self.shard, worker: init.self.worker, port: init.self.port });
@@ -32,9 +33,23 @@ tcp.on('error', (err) => {
   parentPort?.postMessage({ type: 'error', error: e.toJSON() });
 });
 
-tcp.listen(init.self.port, init.self.host, () => {
-  parentPort?.postMessage({ type: 'listening', port: init.self.port });
-});
+// The data (append-only log or snapshot, shard/persistence/recovery.ts) is loaded
+// before the port opens and before the tick runs (nothing expires while loading); a
+// damaged file stops the shard with a message naming file and offset.
+let ready = false;
+recover(server, log, () => parentPort?.postMessage({ type: 'loading' })).then(
+  () => {
+    ready = true;
+    tcp.listen(init.self.port, init.self.host, () => {
+      parentPort?.postMessage({ type: 'listening', port: init.self.port });
+    });
+  },
+  (err: Error) => {
+    const e = err instanceof ShoalError ? err : new ShoalError(ErrorCodes.PERSISTENCE, `worker ${init.self.worker}: ${err.message}`);
+    log.fatal({ err: e.message }, 'cannot load the data');
+    parentPort?.postMessage({ type: 'error', error: e.toJSON() });
+  },
+);
 
 // Background work between commands, each bounded per tick: active expiry (at most
 // BUDGET_MS of every TICK_MS), eviction left over by a bounded command, incremental
@@ -42,6 +57,7 @@ tcp.listen(init.self.port, init.self.host, () => {
 // release (at most 4096 chunks moved), peak-memory tracking, and one GC when the
 // worker goes quiet after a burst (shard/worker/idle-gc.ts).
 const tick = setInterval(() => {
+  if (!ready) return;
   const now = Date.now();
   server.activeExpire.cycle();
   server.blocking.expire(now);
@@ -52,11 +68,13 @@ const tick = setInterval(() => {
   const used = server.ks.usedBytes;
   if (used > server.peakMemory) server.peakMemory = used;
   server.idleGc.tick(server.stats.commands, now);
+  server.snapshots.tick(now);
 }, TICK_MS);
 tick.unref();
 
 parentPort?.on('message', (msg: { type: string }) => {
   if (msg.type === 'stop') {
+    server.aof.closeSync();
     tcp.close();
     for (const s of sockets) s.destroy();
     clearInterval(tick);

@@ -36,6 +36,11 @@ import { pubsubCommands, subscriberModeGate, isHubLink } from '../commands/pubsu
 import { PubSubRegistry } from '../pubsub.js';
 import { KeyspaceNotifier } from '../keyspace-events.js';
 import { IdleCollector } from './idle-gc.js';
+import { SnapshotState, type SnapshotRun } from '../persistence/snapshot.js';
+import { snapshotCommands } from '../persistence/snapshot-commands.js';
+import { WriteStream } from '../persistence/write-stream.js';
+import { AofLog } from '../persistence/aof.js';
+import { aofCommands } from '../persistence/aof-commands.js';
 import { transactionCommands, WatchTable, interceptTransaction, flagTransaction, rejectExec, refusedOnOom } from '../commands/transactions.js';
 
 /**
@@ -68,10 +73,17 @@ export interface WorkerInit {
 }
 
 /** Every handler of every family, by command name. */
+/** Under a disk error: write commands, PING, and EXEC of a transaction holding a write are refused (Redis's processCommand). */
+function deniedOnDiskError(c: ClientState, spec: CommandSpec, server: WorkerServer): boolean {
+  if (spec.flags & CMD_WRITE || spec.name === 'ping') return true;
+  if (spec.name !== 'exec' || c.multi === null) return false;
+  return c.multi.some((argv) => ((server.lookup(argv[0]!)?.spec.flags ?? 0) & CMD_WRITE) !== 0);
+}
+
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands, ...objectCommands,
   ...listCommands, ...hashCommands, ...setCommands, ...zsetCommands, ...bitmapCommands, ...hyperLogLogCommands, ...bloomCommands,
-  ...transactionCommands, ...pubsubCommands,
+  ...transactionCommands, ...pubsubCommands, ...snapshotCommands, ...aofCommands,
 };
 
 export class WorkerServer implements ConnectionHost {
@@ -95,6 +107,16 @@ export class WorkerServer implements ConnectionHost {
   readonly sessions = new Map<Socket, ClientState>();
   readonly stats = { connections: 0, commands: 0, netIn: 0, netOut: 0 };
   peakMemory = 0;
+  /** Write commands that succeeded since the last snapshot (Redis `dirty`: rdb_changes_since_last_save, save points). */
+  dirty = 0;
+  /** Snapshot state: BGSAVE/SAVE/LASTSAVE, save points, INFO persistence (shard/persistence/snapshot.ts). */
+  readonly snapshots: SnapshotState = new SnapshotState(this);
+  /** The running background snapshot while it copies keys on write, else null (one test per write command). */
+  cow: SnapshotRun | null = null;
+  /** Propagation of writes (shard/persistence/write-stream.ts): the append-only log listens, replication later. */
+  readonly writes = new WriteStream();
+  /** The append-only log (shard/persistence/aof.ts). */
+  readonly aof: AofLog;
   readonly idleGc = new IdleCollector();
   /** slot → index into topology. */
   #owners: Int16Array;
@@ -115,6 +137,11 @@ export class WorkerServer implements ConnectionHost {
     this.activeExpire = new ActiveExpire(this.ks);
     this.ks.reclaim = (avoid) => this.evictor.evictOne(avoid);
     this.notifier = new KeyspaceNotifier(this.ks, this.pubsub);
+    this.aof = new AofLog(this);
+    // Expiry and eviction propagate as DEL.
+    this.ks.onRemovedLog = (ref) => {
+      if (this.writes.on !== 0) this.writes.removed(this.ks.keyCopy(ref));
+    };
     this.#owners = slotOwners(this.topology);
     this.#selfIndex = this.topology.findIndex((w) => w.id === this.self.id);
     for (const spec of [...COMMANDS, ...INTERNAL_COMMANDS]) {
@@ -167,6 +194,7 @@ export class WorkerServer implements ConnectionHost {
     this.ks.lfuLogFactor = c.lfuLogFactor;
     this.ks.lfuDecayTime = c.lfuDecayTime;
     this.notifier.configure(c.notifyKeyspaceEvents);
+    this.aof.applyConfig();
   }
 
   lookup(name: Buffer): CommandEntry | undefined {
@@ -216,6 +244,13 @@ export class WorkerServer implements ConnectionHost {
       flagTransaction(ctx.client);
       return;
     }
+    // A failed AOF write refuses writes (and PING, as Redis) until the disk recovers.
+    if (this.aof.writeError !== null && deniedOnDiskError(ctx.client, spec, this)) {
+      entry.rejected++;
+      out.error(`MISCONF Errors writing to the AOF file: ${this.aof.writeError}`);
+      flagTransaction(ctx.client);
+      return;
+    }
     if (ctx.client.flags & kPubSub && !subscriberModeGate(ctx, spec, argv)) return;
     if (ctx.client.flags & (kMulti | kWatching) && interceptTransaction(ctx, spec, argv)) return;
     this.stats.commands++;
@@ -235,7 +270,28 @@ export class WorkerServer implements ConnectionHost {
     entry.calls++;
     const at = ctx.out.pos;
     const events = this.notifier.flags !== 0 ? this.notifier.before(entry.spec, argv, at) : null;
-    entry.handler(ctx, argv);
+    const write = (entry.spec.flags & CMD_WRITE) !== 0;
+    if (write && this.cow !== null) this.cow.beforeCommand(entry.spec, argv);
+    const writes = this.writes;
+    if (writes.on !== 0 && entry.spec.name === 'exec' && writes.beginTx()) {
+      try {
+        entry.handler(ctx, argv);
+      } finally {
+        writes.endTx();
+      }
+    } else {
+      entry.handler(ctx, argv);
+      if (writes.on !== 0 && write) {
+        if (ctx.client.flags & kBlocked) {
+          // Served later: propagated then as the pop that happened (write-stream.ts).
+          const copy = argv.map((a) => Buffer.from(a));
+          this.blocking.onServed(ctx.client, (servedAt) => {
+            if (this.writes.on !== 0) this.writes.afterServed(ctx, copy, servedAt);
+          });
+        } else writes.afterCommand(ctx, entry.spec, argv, at);
+      }
+    }
+    if (write && !(ctx.out.pos > at && ctx.out.buf[at] === 0x2d)) this.dirty++;
     if (events !== null) this.notifier.after(ctx, events);
     if (entry.watchWrite && (this.ks.watchCounters !== null || ctx.client.flags & kBlocked)) this.afterWrite(ctx, entry.spec, argv, at);
   }

@@ -29,6 +29,8 @@ export class WorkerSession {
   #frames: FrameReader | null = null;
   #first = true;
   #pushFlush = false;
+  /** Replies waiting for the append-only log (appendfsync always). */
+  #held = 0;
 
   constructor(server: WorkerServer, socket: Socket, log: Logger) {
     this.#socket = socket;
@@ -157,8 +159,20 @@ export class WorkerSession {
     if (out.length > 0) {
       const bytes = out.take();
       this.#server.stats.netOut += bytes.length;
-      this.#socket.write(bytes);
+      // appendfsync always: replies wait until the turn's log bytes are durable
+      // (shard/persistence/aof.ts group commit); later replies queue behind held ones.
+      const aof = this.#server.aof;
+      if ((aof.holding !== 0 || this.#held !== 0) && aof.hold(() => this.release(bytes), this.#held !== 0)) this.#held++;
+      else this.#socket.write(bytes);
     }
-    if (this.#ctx.client.flags & kClosing) this.#socket.end();
+    if (this.#ctx.client.flags & kClosing && this.#held === 0) this.#socket.end();
+  }
+
+  /** A held reply's log bytes are durable: send it. */
+  private release(bytes: Buffer): void {
+    this.#held--;
+    if (this.#socket.destroyed) return;
+    this.#socket.write(bytes);
+    if (this.#held === 0 && this.#ctx.client.flags & kClosing) this.#socket.end();
   }
 }

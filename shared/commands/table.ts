@@ -14,6 +14,7 @@ import { BITMAP_ROWS } from './rows/bitmaps.js';
 import { HYPERLOGLOG_ROWS } from './rows/hyperloglog.js';
 import { BLOOM_ROWS } from './rows/bloom.js';
 import { PUBSUB_ROWS, PUBSUB_INTERNAL_ROWS } from './rows/pubsub.js';
+import { SNAPSHOT_ROWS } from './rows/persistence.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   // strings
@@ -107,6 +108,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 
   ...LIST_ROWS, ...HASH_ROWS, ...SET_ROWS, ...ZSET_ROWS, ...BITMAP_ROWS, ...HYPERLOGLOG_ROWS, ...BLOOM_ROWS,
   ...PUBSUB_ROWS,
+  ...SNAPSHOT_ROWS,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));
@@ -121,8 +123,9 @@ export function lookupCommand(lowerName: string): CommandSpec | undefined {
  * The proxy uses them to move keys between workers.
  */
 export const INTERNAL_COMMANDS: readonly CommandSpec[] = [
-  row('shoal.dumpkey', 2, R, KEY1, 'generic', 'key', 'keyspace read', '0.1.0', 'Internal: type, expiry and value bytes of a key.'),
-  row('shoal.restorekey', 6, W | M, KEY1, 'generic', 'key', 'keyspace write', '0.1.0', 'Internal: store a key dumped by SHOAL.DUMPKEY.'),
+  row('shoal.dumpkey', -2, R, KEY1, 'generic', 'key', 'keyspace read', '0.1.0', 'Internal: type, expiry and value bytes of a key (NOMISS: a RENAME source, no keymiss event).'),
+  row('shoal.restorekey', -6, W | M, KEY1, 'generic', 'key', 'keyspace write', '0.1.0', 'Internal: store a key dumped by SHOAL.DUMPKEY (RENAME|COPY: publish rename_to / copy_to).'),
+  row('shoal.renamefrom', 2, W, KEY1, 'generic', 'key', 'keyspace write', '0.1.0', 'Internal: delete the source of a RENAME across workers (publishes rename_from, not del).'),
   // WATCH through the proxy (shard/commands/transactions.ts): tokens per key, checked right before MULTI in an EXEC group.
   row('shoal.watch', -2, R | F, KEYS_ALL, 'transactions', 'key', 'transaction', '0.1.0', 'Internal: register a watch and return one modification token per key.'),
   row('shoal.checkwatch', -3, R | F, [1, -1, 2], 'transactions', 'key', 'transaction', '0.1.0', 'Internal: mark the next EXEC aborted when a key\'s token changed.'),

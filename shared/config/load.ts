@@ -44,7 +44,7 @@ export function validateValue(spec: ConfigKey, raw: unknown, source: string): st
       }
       return raw;
     case 'string':
-      if (typeof raw !== 'string' || raw === '') throw new ConfigError(where, `expected a non-empty string, got ${JSON.stringify(raw)}`);
+      if (typeof raw !== 'string' || (raw === '' && spec.key !== 'save')) throw new ConfigError(where, `expected a non-empty string, got ${JSON.stringify(raw)}`);
       return raw;
   }
 }
@@ -85,7 +85,8 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
   }
   for (const spec of CONFIG_KEYS) {
     const raw = env[spec.env];
-    if (raw !== undefined && raw !== '') config[spec.key] = validateValue(spec, raw, `env ${spec.env}`);
+    // An empty variable means "unset", except for `save`, where "" means "no save points" (as Redis).
+    if (raw !== undefined && (raw !== '' || spec.key === 'save')) config[spec.key] = validateValue(spec, raw, `env ${spec.env}`);
   }
   for (const spec of CONFIG_KEYS) {
     const raw = values[spec.flag];

@@ -14,6 +14,8 @@ import { CLIENT_LIMIT_PARAMS } from './client-limit-params.js';
 import { ACL_PARAMS } from './acl-params.js';
 import { notifyKeyspaceEventsParam } from '../pubsub/keyspace-flags.js';
 import { intParam, type Param } from './param.js';
+import { AOF_PARAMS } from './aof-params.js';
+import { PERSISTENCE_PARAMS } from './persistence-params.js';
 
 export type { Param };
 
@@ -45,42 +47,6 @@ const policyParam: Param = {
   },
 };
 
-/** `save`: Redis's "seconds changes" pairs are validated; snapshots are not implemented, so only "" (off) is accepted. */
-const saveParam: Param = {
-  name: 'save',
-  get: (rc) => rc.values.get('save') ?? '',
-  set: (rc, v) => {
-    const parts = v.trim().split(/\s+/).filter(Boolean);
-    if (parts.length % 2 !== 0 || parts.some((p) => !/^\d+$/.test(p))) return 'Invalid save parameters';
-    if (parts.length > 0) return 'snapshots are not implemented yet; only save "" is accepted';
-    rc.values.set('save', '');
-    return undefined;
-  },
-};
-
-/** `appendonly`: the append-only log is not implemented, so only "no" is accepted. */
-const appendonlyParam: Param = {
-  name: 'appendonly',
-  get: () => 'no',
-  set: (_rc, v) => {
-    const b = v.toLowerCase();
-    if (b !== 'yes' && b !== 'no') return "argument must be 'yes' or 'no'";
-    if (b === 'yes') return 'the append-only log is not implemented yet';
-    return undefined;
-  },
-};
-
-function stored(name: string, initial: string, allowed?: readonly string[]): Param {
-  return {
-    name,
-    get: (rc) => rc.values.get(name) ?? initial,
-    set: (rc, v) => {
-      if (allowed && !allowed.includes(v.toLowerCase())) return `argument(s) must be one of the following: ${allowed.join(', ')}`;
-      rc.values.set(name, allowed ? v.toLowerCase() : v);
-      return undefined;
-    },
-  };
-}
 
 const PARAMS: readonly Param[] = [
   bytesParam('maxmemory', 'maxmemory', 0),
@@ -95,9 +61,8 @@ const PARAMS: readonly Param[] = [
   intParam('set-max-intset-entries', 'setMaxIntsetEntries', 0, 2147483647),
   intParam('zset-max-listpack-entries', 'zsetMaxListpackEntries', 0, 2147483647, 'zset-max-ziplist-entries'),
   intParam('zset-max-listpack-value', 'zsetMaxListpackValue', 0, 2147483647, 'zset-max-ziplist-value'),
-  saveParam,
-  appendonlyParam,
-  stored('appendfsync', 'everysec', ['always', 'everysec', 'no']),
+  ...PERSISTENCE_PARAMS,
+  ...AOF_PARAMS,
   { name: 'port', get: (rc) => String(rc.port) },
   { name: 'bind', get: (rc) => rc.config.host },
   { name: 'databases', get: () => '1' },

@@ -13,6 +13,20 @@ export interface ShoalConfig {
   shards: number;
   workers: number;
   dataDir: string;
+  /** Snapshot save points (Redis `save`: "seconds changes ..." pairs; '' = off). */
+  save: string;
+  /** Snapshot file name in each worker's data directory (Redis `dbfilename`). */
+  dbfilename: string;
+  /** Compress snapshot sections (Redis `rdbcompression`). */
+  rdbcompression: 'yes' | 'no';
+  /** Append-only log (Redis's names; shard/persistence/aof.ts). */
+  appendonly: 'yes' | 'no';
+  appendfsync: 'always' | 'everysec' | 'no';
+  appendfilename: string;
+  appenddirname: string;
+  aofLoadTruncated: 'yes' | 'no';
+  autoAofRewritePercentage: number;
+  autoAofRewriteMinSize: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   protoMaxBulkLen: number;
   upstreamTimeoutMs: number;
@@ -117,7 +131,17 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'shardBasePort', kind: { type: 'int', min: 1, max: 65535 }, default: 7000, env: 'SHOAL_SHARD_PORT', flag: 'shard-port', help: 'first shard worker port; workers take consecutive ports' },
   { key: 'shards', kind: { type: 'int', min: 1, max: 64 }, default: 1, env: 'SHOAL_SHARDS', flag: 'shards', help: 'shard processes in the embedded cluster' },
   { key: 'workers', kind: { type: 'int', min: 1, max: 64 }, default: 2, env: 'SHOAL_WORKERS', flag: 'workers', help: 'data-plane worker threads per shard process' },
-  { key: 'dataDir', kind: { type: 'string' }, default: './data', env: 'SHOAL_DATA_DIR', flag: 'data-dir', help: 'directory for topology and (later) persistence files' },
+  { key: 'dataDir', kind: { type: 'string' }, default: './data', env: 'SHOAL_DATA_DIR', flag: 'data-dir', help: 'directory for the topology and every worker\'s persistence files (CONFIG GET dir)' },
+  { key: 'save', kind: { type: 'string' }, default: '3600 1 300 100 60 10000', env: 'SHOAL_SAVE', flag: 'save', help: 'snapshot save points: "<seconds> <changes> ..." pairs, a snapshot when both are reached ("" = off; docs/persistence.md)' },
+  { key: 'dbfilename', kind: { type: 'string' }, default: 'dump.sdb', env: 'SHOAL_DBFILENAME', flag: 'dbfilename', help: 'snapshot file name in each worker\'s directory <data-dir>/shard-<s>/worker-<w>/' },
+  { key: 'rdbcompression', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'yes', env: 'SHOAL_RDBCOMPRESSION', flag: 'rdbcompression', help: 'compress snapshot sections (deflate, level 1)' },
+  { key: 'appendonly', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'no', env: 'SHOAL_APPENDONLY', flag: 'appendonly', help: 'append-only log per worker: every write appended before its reply (docs/persistence.md)' },
+  { key: 'appendfsync', kind: { type: 'enum', values: ['always', 'everysec', 'no'] }, default: 'everysec', env: 'SHOAL_APPENDFSYNC', flag: 'appendfsync', help: 'always = fdatasync before replying (group commit), everysec = once a second, no = the OS decides' },
+  { key: 'appendfilename', kind: { type: 'string' }, default: 'appendonly.aof', env: 'SHOAL_APPENDFILENAME', flag: 'appendfilename', help: 'base name of the append-only log files' },
+  { key: 'appenddirname', kind: { type: 'string' }, default: 'appendonlydir', env: 'SHOAL_APPENDDIRNAME', flag: 'appenddirname', help: 'directory of the append-only log inside each worker\'s data directory' },
+  { key: 'aofLoadTruncated', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'yes', env: 'SHOAL_AOF_LOAD_TRUNCATED', flag: 'aof-load-truncated', help: 'yes = a torn final record is cut off with a warning at start; no = refuse to start' },
+  { key: 'autoAofRewritePercentage', kind: { type: 'int', min: 0, max: 2147483647 }, default: 100, env: 'SHOAL_AUTO_AOF_REWRITE_PERCENTAGE', flag: 'auto-aof-rewrite-percentage', help: 'rewrite the log when it grew this % over its size after the last rewrite (0 = never)' },
+  { key: 'autoAofRewriteMinSize', kind: { type: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 64 * 1024 * 1024, env: 'SHOAL_AUTO_AOF_REWRITE_MIN_SIZE', flag: 'auto-aof-rewrite-min-size', help: 'no automatic rewrite below this log size' },
   { key: 'logLevel', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', env: 'SHOAL_LOG_LEVEL', flag: 'log-level', help: 'pino log level' },
   { key: 'protoMaxBulkLen', kind: { type: 'bytes', min: 1024 * 1024, max: 2 ** 32 }, default: 512 * 1024 * 1024, env: 'SHOAL_PROTO_MAX_BULK_LEN', flag: 'proto-max-bulk-len', help: 'largest bulk string a client may send (proto-max-bulk-len)' },
   { key: 'upstreamTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 5000, env: 'SHOAL_UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', help: 'proxy: fail a request whose shard has not answered within this time' },

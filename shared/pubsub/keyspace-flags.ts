@@ -40,11 +40,17 @@ export function keyspaceEventsFlags(text: string): number {
   return flags;
 }
 
-/** The string CONFIG GET shows for flags (Redis's normal form: `AKE`, `gK`, `xE` ...). */
-export function keyspaceEventsString(flags: number): string {
+/**
+ * The string CONFIG GET shows for flags (Redis's normal form: `AKE`, `gK`, `xE` ...).
+ * As Redis 7.0, `n` is not printed next to `A` (A does not include it) although it
+ * stays set: `lossless` keeps it, for the stored setting.
+ */
+export function keyspaceEventsString(flags: number, lossless = false): string {
   let s = '';
-  if ((flags & NOTIFY_ALL) === NOTIFY_ALL) s += 'A';
-  else {
+  if ((flags & NOTIFY_ALL) === NOTIFY_ALL) {
+    s += 'A';
+    if (lossless && flags & NOTIFY_NEW) s += 'n';
+  } else {
     const order: Array<[number, string]> = [[NOTIFY_GENERIC, 'g'], [NOTIFY_STRING, '$'], [NOTIFY_LIST, 'l'], [NOTIFY_SET, 's'], [NOTIFY_HASH, 'h'], [NOTIFY_ZSET, 'z'],
       [NOTIFY_EXPIRED, 'x'], [NOTIFY_EVICTED, 'e'], [NOTIFY_STREAM, 't'], [NOTIFY_MODULE, 'd'], [NOTIFY_NEW, 'n']];
     for (const [f, c] of order) if (flags & f) s += c;
@@ -61,7 +67,7 @@ export const notifyKeyspaceEventsParam: Param = {
   set: (rc, v) => {
     const flags = keyspaceEventsFlags(v);
     if (flags < 0) return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
-    rc.config.notifyKeyspaceEvents = keyspaceEventsString(flags);
+    rc.config.notifyKeyspaceEvents = keyspaceEventsString(flags, true);
     return undefined;
   },
 };

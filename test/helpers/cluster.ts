@@ -54,6 +54,10 @@ export type StartOptions = {
   redisArgs?: string[];
   /** Shard workers speak only TLS (tls-cluster yes): readiness pings the proxy port only. */
   tlsWorkers?: boolean;
+  /** Shoal: use this data directory (kept at stop, for restart tests) instead of a fresh temp one. */
+  dataDir?: string;
+  /** Shoal: how long to wait for every port to answer (default READY_TIMEOUT_MS). */
+  readyTimeoutMs?: number;
 };
 
 /** Compiled repo root: this file lives at dist/test/helpers/cluster.js. */
@@ -214,7 +218,7 @@ async function stopAll(sp: Spawned, extraPids: () => number[]): Promise<void> {
       await waitGone(p, 2000);
     }
   }
-  await rm(sp.dataDir, { recursive: true, force: true });
+  if (sp.dataDir !== '') await rm(sp.dataDir, { recursive: true, force: true });
 }
 
 function spawnLogged(cmd: string, args: string[], env: Record<string, string>, dataDir: string): Spawned {
@@ -232,8 +236,8 @@ function spawnLogged(cmd: string, args: string[], env: Record<string, string>, d
 }
 
 /** Waits for +PONG on every port; throws (after killing) on exit or timeout. */
-async function waitReady(sp: Spawned, ports: number[], what: string, extraPids: () => number[]): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+async function waitReady(sp: Spawned, ports: number[], what: string, extraPids: () => number[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   const pending = new Set(ports);
   while (pending.size > 0) {
     if (sp.child.exitCode !== null || sp.child.signalCode !== null) {
@@ -246,7 +250,7 @@ async function waitReady(sp: Spawned, ports: number[], what: string, extraPids: 
     if (Date.now() > deadline) {
       await stopAll(sp, extraPids);
       throw new Error(
-        `${what} not ready within ${READY_TIMEOUT_MS} ms; no PONG on ports ${[...pending].join(',')}\n` +
+        `${what} not ready within ${timeoutMs} ms; no PONG on ports ${[...pending].join(',')}\n` +
           `--- stderr tail ---\n${sp.stderr()}\n--- stdout tail ---\n${sp.stdout()}`,
       );
     }
@@ -265,7 +269,7 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
     const [port, httpPort] = [await freePortRange(1), await freePortRange(1)];
     const shardPort = await freePortRange(totalWorkers);
     const workerPorts = Array.from({ length: totalWorkers }, (_, i) => shardPort + i);
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shoal-test-'));
+    const dataDir = opts.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'shoal-test-'));
     const args = [
       LAUNCHER,
       '--port', String(port),
@@ -275,12 +279,15 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
       ...(shards !== undefined ? ['--shards', String(shards)] : []),
       '--data-dir', dataDir,
       '--proxy-processes', String(opts.proxyProcesses ?? 1),
+      // No save points unless a test asks (env SHOAL_SAVE or CONFIG SET), as the redis
+      // target runs with --save '': no background snapshot in the middle of a measurement.
+      ...(opts.env?.['SHOAL_SAVE'] === undefined ? ['--save', ''] : []),
     ];
-    const sp = spawnLogged(process.execPath, args, opts.env ?? {}, dataDir);
+    const sp = spawnLogged(process.execPath, args, opts.env ?? {}, opts.dataDir === undefined ? dataDir : '');
     const topoPids: number[] = [];
     const extraPids = (): number[] => topoPids;
     try {
-      await waitReady(sp, opts.tlsWorkers ? [port] : [port, ...workerPorts], 'shoal', extraPids);
+      await waitReady(sp, opts.tlsWorkers ? [port] : [port, ...workerPorts], 'shoal', extraPids, opts.readyTimeoutMs);
     } catch (err) {
       lastErr = err;
       // Port races with other test files: retry with new ports when it looks like one.

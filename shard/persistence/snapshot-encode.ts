@@ -1,0 +1,37 @@
+/**
+ * Turns one raw record chunk into a finished snapshot section (./snapshot-format.ts):
+ * optional deflate-raw compression (level 1: the cheapest zlib level; sections are
+ * independent, so a damaged one is found by its own checksum), then the CRC32s.
+ *
+ * The default export is the piscina task, run by the pool the shard's main thread keeps
+ * for its workers' background snapshots (./snapshot-pool.ts), so compression and
+ * checksums never run on a worker's event loop. SAVE, which blocks by definition, calls
+ * encodeSection directly.
+ */
+import { deflateRawSync, constants } from 'node:zlib';
+import { move } from 'piscina';
+import { frameSection } from './snapshot-format.js';
+
+/** Compression is skipped for sections it would not shrink by at least this fraction. */
+const MIN_GAIN = 0.05;
+
+export function encodeSection(raw: Uint8Array, records: number, compress: boolean): Buffer {
+  if (compress && raw.length >= 64) {
+    const z = deflateRawSync(raw, { level: 1, strategy: constants.Z_DEFAULT_STRATEGY });
+    if (z.length < raw.length * (1 - MIN_GAIN)) return frameSection(z, raw.length, records, true);
+  }
+  return frameSection(raw, raw.length, records, false);
+}
+
+export interface EncodeTask {
+  buf: ArrayBuffer;
+  length: number;
+  records: number;
+  compress: boolean;
+}
+
+export default function encodeTask(task: EncodeTask): unknown {
+  const section = encodeSection(new Uint8Array(task.buf, 0, task.length), task.records, task.compress);
+  // A section of its own ArrayBuffer is transferred back, not copied.
+  return section.byteOffset === 0 && section.byteLength === section.buffer.byteLength ? move(section) : section;
+}
