@@ -72,7 +72,6 @@ export interface WorkerInit {
   config: ShoalConfig;
 }
 
-/** Every handler of every family, by command name. */
 /** Under a disk error: write commands, PING, and EXEC of a transaction holding a write are refused (Redis's processCommand). */
 function deniedOnDiskError(c: ClientState, spec: CommandSpec, server: WorkerServer): boolean {
   if (spec.flags & CMD_WRITE || spec.name === 'ping') return true;
@@ -80,6 +79,7 @@ function deniedOnDiskError(c: ClientState, spec: CommandSpec, server: WorkerServ
   return c.multi.some((argv) => ((server.lookup(argv[0]!)?.spec.flags ?? 0) & CMD_WRITE) !== 0);
 }
 
+/** Every handler of every family, by command name. */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands, ...objectCommands,
   ...listCommands, ...hashCommands, ...setCommands, ...zsetCommands, ...bitmapCommands, ...hyperLogLogCommands, ...bloomCommands,
