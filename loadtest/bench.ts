@@ -13,6 +13,7 @@
 //   tls         macro/tls.ts       throughput over TLS vs plain, proxy and redis-server
 //   latency     macro/latency.ts   open-loop latency: percentiles at 50 % of the proxy's closed-loop max
 //   maxrate     macro/max-rate.ts  open loop: highest rate with p99 < 1 ms, proxy vs redis (issue 9)
+//   persistence macro/persistence.ts  AOF SET throughput (everysec/always) and a 1M-key snapshot vs redis (issue 7)
 // A scenario that fails is reported as failed and the next one still runs; the exit
 // code is the first failure's. Shared plumbing: macro/harness.ts, macro/load.ts.
 //
@@ -52,6 +53,7 @@ import { attachCharts, pruneCharts } from './report/charts.js';
 import { runTypeMemory } from './macro/type-memory.js';
 import { runFanout } from './macro/fanout.js';
 import { runPubsub } from './macro/pubsub.js';
+import { PERSISTENCE_KNOBS, runPersistence } from './macro/persistence.js';
 
 const HELP = `usage: npm run bench   (= npm run build && node dist/loadtest/bench.js [--help])
 
@@ -61,7 +63,7 @@ loadtest/README.md; \`node dist/loadtest/report/render.js\` redraws the charts o
 existing RESULTS.md from its tables).
 
 Environment:
-  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency,maxrate,fanout,pubsub   which scenarios (default all)
+  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency,maxrate,fanout,pubsub,persistence   which scenarios (default all)
   fanout: FANOUT_WS=1000 FANOUT_RESP=1000 subscribers, FANOUT_RATE=50 (PUBLISH/s), FANOUT_WINDOW=4, FANOUT_SECS=5
   pubsub: PUBSUB_SUBS=10 subscribers, PUBSUB_N=200000 PUBLISHes, PUBSUB_CLIENTS=50, PUBSUB_PIPELINE=16, PUBSUB_SIZE=32, PUBSUB_ROUNDS=2
   throughput (redis-benchmark SET/GET, -P 1 and 16, Shoal vs redis):
@@ -99,6 +101,10 @@ Environment:
             LAT_ROUNDS=3 LAT_WAIT=sleep (or spin: lower send lag, takes a core)
   maxrate:  (the latency knobs, plus; ~3-5 min) LAT_P99_MS=1 MAXRATE_START=1000 MAXRATE_FACTOR=2 (ladder)
             MAXRATE_FLOOR=250 (lowest rate tried if the first rung fails) MAXRATE_STEPS=4 (bisection)
+  persistence: (issue 7; ~5 min) PERSIST_PARTS=aof,snapshot
+            aof: PERSIST_MODES=everysec,always,off (off = appendonly no; also: no) PERSIST_TARGETS=cluster,shard
+                 PERSIST_KEYSPACE=100000 PERSIST_PIPELINE=16; uses ROUNDS, DURATION
+            snapshot: PERSIST_KEYS=1000000 PERSIST_VALUE=100 PERSIST_SNAP_ROUNDS=1 PERSIST_TIMEOUT=300 (s per BGSAVE/restart)
   KEEP_WORK=1          keep the work dir (server logs, raw outputs)
   NO_RESULTS=1         do not write loadtest/RESULTS.md
   RESULTS_FILE=PATH    write (and carry sections over from) PATH instead
@@ -130,9 +136,9 @@ const KNOBS = ['SCENARIOS', 'BENCH_ACL', 'ROUNDS', 'DURATION', 'TARGETS', 'SKIP_
   'PUBSUB_SUBS', 'PUBSUB_N', 'PUBSUB_CLIENTS', 'PUBSUB_PIPELINE', 'PUBSUB_SIZE', 'PUBSUB_ROUNDS',
   'COST_MAXMEMORY', 'COST_TESTS', 'COST_PIPELINE', 'COST_KEYSPACE', 'COST_TTL_PCT', 'COST_REDIS',
   'DATATYPE_TESTS', 'DATATYPE_PIPELINE', 'TYPEMEM_SCALE', 'TYPEMEM_DATASETS', 'TYPEMEM_TARGETS',
-  'TLS_TARGETS', 'TLS_TESTS', 'TLS_PIPELINES', 'TLS_KEYSPACE', ...LATENCY_KNOBS, ...MAXRATE_KNOBS];
+  'TLS_TARGETS', 'TLS_TESTS', 'TLS_PIPELINES', 'TLS_KEYSPACE', ...LATENCY_KNOBS, ...MAXRATE_KNOBS, ...PERSISTENCE_KNOBS];
 /** Every scenario, in the order they run and appear in RESULTS.md. */
-const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency', 'maxrate', 'fanout', 'pubsub'];
+const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency', 'maxrate', 'fanout', 'pubsub', 'persistence'];
 /** redis-benchmark tests of the datatypes scenario (collections), at DATATYPE_PIPELINE. */
 const DATATYPE_TESTS = envList('DATATYPE_TESTS', 'lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100').map((t) => t.toLowerCase());
 const DATATYPE_PIPELINE = envNum('DATATYPE_PIPELINE', 16);
@@ -630,6 +636,7 @@ async function main(): Promise<void> {
   await scenario('maxrate', runMaxRate);
   await scenario('fanout', runFanout);
   await scenario('pubsub', runPubsub);
+  await scenario('persistence', runPersistence);
 
   console.log(`# ${commandLine()}  (${os.availableParallelism()} cpus, node ${process.version})`);
   for (const x of sections) if (x.text) console.log(`\n[${x.scenario}]\n${x.text}`);

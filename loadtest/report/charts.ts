@@ -1,6 +1,7 @@
 // Which chart each RESULTS.md section gets, drawn from the section's own tables:
 //   throughput, datatypes  grouped bars, Shoal vs redis ops/s per workload, ratio on top
 //                          (charts/<scenario>.svg)
+//   persistence            the same bars for its AOF table (SET per appendfsync mode)
 //   latency, maxrate       latency percentiles (p50 .. max) per server and offered rate,
 //                          log axis (charts/<scenario>.svg), and where the section has a
 //                          rate search table, p99 against offered rate with the p99 bound
@@ -38,7 +39,7 @@ export function chartsFor(scenario: string, markdown: string): Chart[] {
   const tables = parseTables(markdown);
   const out: Chart[] = [];
   const title = /^## (.+)$/m.exec(markdown)?.[1]?.trim() ?? scenario;
-  if (scenario === 'throughput' || scenario === 'datatypes') {
+  if (scenario === 'throughput' || scenario === 'datatypes' || scenario === 'persistence') {
     const t = tables.find((x) => column(x, /^shoal_rps$/) >= 0 && column(x, /^redis_rps$/) >= 0);
     if (t) out.push({ file: `${scenario}.svg`, alt: `${title}: Shoal vs redis ops/s per workload`, svg: throughputChart(t, title), table: t });
   }
