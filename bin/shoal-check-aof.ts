@@ -2,14 +2,18 @@
 /**
  * shoal-check-aof: checks a worker's append-only log (manifest + base + incremental
  * files, shard/persistence/aof-format.ts) like redis-check-aof, reports the first bad
- * offset, and with --fix cuts a torn or damaged tail off the last file.
+ * offset, and with --fix cuts a torn or damaged tail off the last file. Encrypted files
+ * (shard/persistence/encryption.ts) are checked with the keys of --key-file and/or
+ * SHOAL_ENCRYPTION_KEYS: every record's GCM tag is verified.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseManifest, scanFile, type ManifestEntry } from '../shard/persistence/aof-format.js';
+import { parseManifest, type ManifestEntry } from '../shard/persistence/aof-format.js';
+import { readKeyring, scanAofFile, type Keyring } from '../shard/persistence/encryption.js';
+import { decodeHeader, HEADER_BYTES } from '../shard/persistence/snapshot-format.js';
 
-const USAGE = `Usage: shoal-check-aof [--fix] <manifest | appendonlydir | worker dir | file.aof>
+const USAGE = `Usage: shoal-check-aof [--fix] [--key-file FILE] <manifest | appendonlydir | worker dir | file.aof>
 
 Checks the append-only log of one Shoal worker: every file the manifest names, in
 order (a .base.sdb snapshot base is only checked for presence). Prints, per file,
@@ -18,6 +22,9 @@ the size and the offset up to which it is valid, as redis-check-aof does.
   --fix    cut the last file at its last complete record (a torn write at the end,
            a MULTI without EXEC, or damaged bytes at the end of the last file);
            damage in an earlier file cannot be fixed by truncation
+  --key-file FILE
+           keys of encrypted files ("<key-id> <64 hex>" lines, as encryption-key-file);
+           SHOAL_ENCRYPTION_KEYS is read too. Encrypted records are authenticated.
   --help   this text
 
 Exit status: 0 = valid (or fixed), 1 = damaged, 2 = usage or I/O error.
@@ -62,7 +69,13 @@ async function main(): Promise<number> {
     return 0;
   }
   const fix = args.includes('--fix');
-  const paths = args.filter((a) => !a.startsWith('--'));
+  const k = args.indexOf('--key-file');
+  if (k !== -1 && (args[k + 1] === undefined || args[k + 1]!.startsWith('--'))) {
+    process.stderr.write(USAGE + '\n');
+    return 2;
+  }
+  const ring: Keyring | null = readKeyring(k === -1 ? '' : args[k + 1]!);
+  const paths = args.filter((a, i) => !a.startsWith('--') && !(k !== -1 && i === k + 1));
   if (paths.length !== 1) {
     process.stderr.write(USAGE + '\n');
     return 2;
@@ -80,10 +93,28 @@ async function main(): Promise<number> {
       continue;
     }
     if (e.name.endsWith('.sdb')) {
-      process.stdout.write(`Snapshot base ${e.name}: ${statSync(file).size} bytes (checked when loaded)\n`);
+      const head = Buffer.alloc(HEADER_BYTES);
+      const fd = openSync(file, 'r');
+      try {
+        readSync(fd, head, 0, HEADER_BYTES, 0);
+      } finally {
+        closeSync(fd);
+      }
+      const h = decodeHeader(head);
+      const keyNote = typeof h === 'string' ? `, header: ${h}` : h.keyId === 0 ? '' : `, encrypted with key id ${h.keyId}${ring?.keys.has(h.keyId) === true ? '' : ' (NOT among the given keys)'}`;
+      process.stdout.write(`Snapshot base ${e.name}: ${statSync(file).size} bytes${keyNote} (checked when loaded)\n`);
+      if (typeof h === 'string' || (h.keyId !== 0 && ring?.keys.has(h.keyId) !== true)) damaged = true;
       continue;
     }
-    const scan = await scanFile(file, () => {});
+    let scan;
+    try {
+      scan = await scanAofFile(file, ring, () => {});
+    } catch (err) {
+      process.stdout.write(`${(err as Error).message.replace(/; refusing to start$/, '')}\n`);
+      damaged = true;
+      continue;
+    }
+    if (scan.enc !== null) process.stdout.write(`AOF ${e.name} is encrypted with key id ${scan.enc.keyId} (${scan.enc.records} sealed records authenticated)\n`);
     const okTo = scan.stop.kind === 'corrupt' ? scan.stop.record : scan.validEnd;
     process.stdout.write(`AOF analyzed: filename=${e.name}, size=${scan.size}, ok_up_to=${okTo}, records=${scan.records}, diff=${scan.size - okTo}\n`);
     if (okTo === scan.size) {

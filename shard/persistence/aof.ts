@@ -27,6 +27,15 @@
  * writes there survive a crash) and dump the data as a new base; the base is written
  * in the background while writes continue into the new incremental file; then the
  * manifest switches to [new base, new incr] atomically and the old files are deleted.
+ *
+ * Encryption at rest (./encryption.ts): with a key configured, every file this log
+ * creates is encrypted under the current key (a 40-byte header written when the file
+ * is created, then one sealed record per group-commit write, sealed when the bytes
+ * are cut for the queue so a retry rewrites identical bytes). A file keeps the key it
+ * was created with; when the current key changes (boot, or CONFIG SET
+ * encryption-key-file) the log moves on to a new incremental file, as at a rewrite's
+ * cut, so nothing is appended under an old key or in the clear once a key is set.
+ * With no key configured the only cost is one null test per write batch.
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, writeSync, openSync, closeSync, fsyncSync, fstatSync } from 'node:fs';
@@ -39,6 +48,7 @@ import { dumpBaseResp } from './aof-base.js';
 import { writeSnapshot } from './snapshot.js';
 import { workerDataDir } from './data-dir.js';
 import { persistenceHooks } from './info.js';
+import { AofCipher, aofFileBytes, currentKeyId, keyFor, activeKeyring, readKeyring, setActiveKeyring, AOF_HEADER_BYTES } from './encryption.js';
 
 type Waiter = () => void;
 
@@ -51,6 +61,14 @@ interface AofFile {
   create: boolean;
   /** Manifest to persist before the first write to this file (null: none). */
   manifestOnOpen: ManifestEntry[] | null;
+  /** The file's encryption (null: plain RESP); a created file gets its header on open. */
+  enc: AofCipher | null;
+}
+
+/** What recovery found at the end of the last incremental file: bytes kept, and its encryption. */
+export interface AofTail {
+  size: number;
+  enc: { keyId: number; salt: Buffer; records: number } | null;
 }
 
 type Entry =
@@ -118,6 +136,22 @@ export class AofLog implements WriteSink {
     this.#server = server;
     const self = server.self;
     this.#log = createLogger('shoal-worker', server.config.logLevel).child({ shard: self.shard, worker: self.worker, port: self.port });
+    // CONFIG SET encryption-key-file (even to the same path) re-reads the keys; a bad file refuses the SET.
+    server.runtime.applyHooks.push((changed) => {
+      if (!changed.includes('encryption-key-file')) return undefined;
+      try {
+        setActiveKeyring(readKeyring(server.config.encryptionKeyFile));
+      } catch (err) {
+        return { param: 'encryption-key-file', message: (err as Error).message };
+      }
+      this.#log.info({ keyId: currentKeyId() }, 'encryption keys read');
+      return undefined;
+    });
+  }
+
+  /** A file object for a new log file under the current key (or plain). */
+  #newFile(name: string, manifestOnOpen: ManifestEntry[] | null): AofFile {
+    return { name, fh: null, size: 0, create: true, manifestOnOpen, enc: AofCipher.create() };
   }
 
   get dir(): string {
@@ -193,13 +227,27 @@ export class AofLog implements WriteSink {
    * incremental file (`lastIncrSize` bytes kept by recovery), or start a log of the
    * current data when there is no manifest. Synchronous (the worker is not serving yet).
    */
-  startAtBoot(manifest: ManifestEntry[] | null, lastIncrSize: number): void {
+  startAtBoot(manifest: ManifestEntry[] | null, tail: AofTail = { size: 0, enc: null }): void {
     mkdirSync(this.dir, { recursive: true });
     const fn = this.#server.config.appendfilename;
     if (manifest !== null && manifest.some((e) => e.type === 'i')) {
       this.#manifest = manifest.filter((e) => e.type !== 'h');
       const last = [...this.#manifest].reverse().find((e) => e.type === 'i')!;
-      this.#cur = { name: last.name, fh: null, size: lastIncrSize, create: false, manifestOnOpen: null };
+      const want = currentKeyId();
+      if (tail.size === 0) {
+        // Empty (or cut back to nothing): rewritten from the start, header first when encrypted.
+        this.#cur = this.#newFile(last.name, null);
+      } else if ((tail.enc?.keyId ?? 0) === want) {
+        const enc = tail.enc === null ? null : new AofCipher(tail.enc.keyId, tail.enc.salt, keyFor(activeKeyring(), tail.enc.keyId, last.name, 'append only file'), tail.enc.records);
+        this.#cur = { name: last.name, fh: null, size: tail.size, create: false, manifestOnOpen: null, enc };
+      } else {
+        // The current key changed since the file was written: new writes go to a new file.
+        const seq = maxSeq(this.#manifest, 'i') + 1;
+        const incr: ManifestEntry = { name: `${fn}.${seq}.incr.aof`, seq, type: 'i' };
+        this.#manifest = [...this.#manifest, incr];
+        this.#cur = this.#newFile(incr.name, this.#manifest);
+        this.#log.info({ from: last.name, to: incr.name, keyId: want }, 'encryption key changed: the log continues in a new incremental file');
+      }
     } else {
       // No log yet (or only a base): a base of what is loaded (maybe a snapshot), then incr 1.
       const old = manifest ?? this.#manifestOnDisk();
@@ -208,13 +256,16 @@ export class AofLog implements WriteSink {
       const base: ManifestEntry = { name: `${fn}.${baseSeq}.base.aof`, seq: baseSeq, type: 'b' };
       const incr: ManifestEntry = { name: `${fn}.${incrSeq}.incr.aof`, seq: incrSeq, type: 'i' };
       const { bytes } = dumpBaseResp(this.#server.ks);
-      writeSyncDurable(join(this.dir, base.name), bytes);
-      writeSyncDurable(join(this.dir, incr.name), Buffer.alloc(0));
+      writeSyncDurable(join(this.dir, base.name), aofFileBytes(bytes));
+      const file = this.#newFile(incr.name, null);
+      writeSyncDurable(join(this.dir, incr.name), file.enc === null ? Buffer.alloc(0) : file.enc.header());
+      file.size = file.enc === null ? 0 : AOF_HEADER_BYTES;
+      file.create = false;
       this.#manifest = [base, incr];
       writeSyncDurable(this.manifestPath, formatManifest(this.#manifest));
       fsyncDir(this.dir);
       for (const e of old ?? []) if (e.name !== base.name && e.name !== incr.name) void unlink(join(this.dir, e.name)).catch(() => {});
-      this.#cur = { name: incr.name, fh: null, size: 0, create: false, manifestOnOpen: null };
+      this.#cur = file;
     }
     this.currentSize = this.#sizeOnDisk();
     this.baseSize = this.currentSize;
@@ -256,6 +307,8 @@ export class AofLog implements WriteSink {
     const want = c.appendonly === 'yes';
     if (want && this.state === 'off') this.#enable();
     else if (!want && this.state !== 'off') this.#disable();
+    // A new current key (CONFIG SET encryption-key-file): the running file keeps its key; writes move on to a new one.
+    if (this.state === 'on' && this.#cur !== null && (this.#cur.enc?.keyId ?? 0) !== currentKeyId()) this.#rotateIncr();
     this.holding = this.state !== 'off' && c.appendfsync === 'always' ? 1 : 0;
     const needTimer = this.state !== 'off' && c.appendfsync === 'everysec';
     if (needTimer && this.#everysec === null) {
@@ -265,6 +318,29 @@ export class AofLog implements WriteSink {
       clearInterval(this.#everysec);
       this.#everysec = null;
     }
+  }
+
+  /** Moves writes to a new incremental file (named in the manifest before its first write), as a rewrite's cut does. */
+  #rotateIncr(): void {
+    const fn = this.#server.config.appendfilename;
+    const seq = maxSeq(this.#manifest, 'i') + 1;
+    const incr: ManifestEntry = { name: `${fn}.${seq}.incr.aof`, seq, type: 'i' };
+    this.#cutAcc();
+    const old = this.#cur;
+    // The old file's last bytes are made durable and it is closed, behind its queued writes.
+    this.#queue.push({
+      kind: 'op', waiters: [], run: async () => {
+        if (old?.fh) {
+          await old.fh.datasync();
+          await old.fh.close();
+          old.fh = null;
+        }
+      },
+    });
+    this.#manifest = [...this.#manifest, incr];
+    this.#cur = this.#newFile(incr.name, this.#manifest);
+    void this.#pump();
+    this.#log.info({ incr: incr.name, keyId: currentKeyId() }, 'encryption key changed: the log continues in a new incremental file');
   }
 
   /** CONFIG SET appendonly yes at run time: log from now on, base written in the background. */
@@ -308,7 +384,8 @@ export class AofLog implements WriteSink {
     const file = this.#cur;
     try {
       if (!this.#busy && this.#queue.length === 0 && this.#accLen > 0 && file?.fh) {
-        const bytes = this.#acc.subarray(0, this.#accLen);
+        const plain = this.#acc.subarray(0, this.#accLen);
+        const bytes = file.enc === null ? plain : file.enc.sealRecord(plain);
         let done = 0;
         while (done < bytes.length) done += writeSync(file.fh.fd, bytes, done, bytes.length - done, file.size + done);
         file.size += bytes.length;
@@ -338,8 +415,8 @@ export class AofLog implements WriteSink {
     this.#rewriteStart = started;
     const dir = this.dir;
     void (async () => {
-      await writeFileAtomic(join(dir, base.name), bytes);
-      await writeFileAtomic(join(dir, incr.name), '');
+      await writeFileAtomic(join(dir, base.name), aofFileBytes(bytes));
+      await writeFileAtomic(join(dir, incr.name), AofCipher.create()?.header() ?? '');
       await writeFileAtomic(this.manifestPath, formatManifest([base, incr]));
       for (const e of old) if (e.name !== base.name && e.name !== incr.name) await unlink(join(dir, e.name)).catch(() => {});
     })().then(() => {
@@ -368,14 +445,14 @@ export class AofLog implements WriteSink {
     // The cut: bytes so far belong to the old file; the base below shows the data after them.
     this.#cutAcc();
     const on = this.state === 'on';
-    const newFile: AofFile = { name: incr.name, fh: null, size: 0, create: true, manifestOnOpen: on ? [...this.#manifest, incr] : null };
+    const newFile = this.#newFile(incr.name, on ? [...this.#manifest, incr] : null);
     if (on) this.#manifest = [...this.#manifest, incr];
     this.#cur = newFile;
     const dir = this.dir;
     const started = this.#rewriteStart;
     const written = sdb
       ? writeSnapshot(this.#server, join(dir, base.name), 'rewrite')
-      : writeFileAtomic(join(dir, base.name), dumpBaseResp(this.#server.ks).bytes);
+      : writeFileAtomic(join(dir, base.name), aofFileBytes(dumpBaseResp(this.#server.ks).bytes));
     void written.then(
       () => {
         this.#queue.push({ kind: 'op', waiters: [], run: () => this.#finishRewrite(base, incr, newFile, started) });
@@ -469,13 +546,18 @@ export class AofLog implements WriteSink {
       for (const w of waiters) w();
       return;
     }
-    this.#queue.push({ kind: 'write', file, bytes, buf, waiters });
+    // Sealed now, once: the record index is fixed and a retry rewrites the same bytes.
+    this.#queue.push({ kind: 'write', file, bytes: file.enc === null ? bytes : file.enc.sealRecord(bytes), buf, waiters });
   }
 
   async #openFile(file: AofFile): Promise<void> {
     if (file.manifestOnOpen !== null) {
       // A new incremental file is named in the manifest before anything is written to it.
       const fh = await open(join(this.dir, file.name), 'w');
+      if (file.enc !== null) {
+        await fh.write(file.enc.header(), 0, AOF_HEADER_BYTES, 0);
+        file.size = AOF_HEADER_BYTES;
+      }
       await fh.sync();
       await fsyncDirAsync(this.dir);
       await writeFileAtomic(this.manifestPath, formatManifest(file.manifestOnOpen));
@@ -483,6 +565,10 @@ export class AofLog implements WriteSink {
       file.fh = fh;
     } else {
       file.fh = await open(join(this.dir, file.name), file.create ? 'w' : 'r+');
+      if (file.create && file.enc !== null) {
+        await file.fh.write(file.enc.header(), 0, AOF_HEADER_BYTES, 0);
+        file.size = AOF_HEADER_BYTES;
+      }
     }
     file.create = false;
   }

@@ -20,6 +20,11 @@
  * aof-load-truncated is yes (the default), else start-up is refused naming file and
  * offset; malformed bytes anywhere else refuse start-up naming file and offset
  * (bin/shoal-check-aof.ts reports and repairs).
+ *
+ * Encrypted files (./encryption.ts) load through the same paths once the configured
+ * keys are read (initKeyring, first thing here): a file whose key id is not configured,
+ * or an encrypted file with no key at all, refuses start-up naming the file and key id;
+ * plain files load whatever keys are configured (so encryption can be turned on).
  */
 import { existsSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
@@ -31,7 +36,9 @@ import type { CommandContext } from '../commands/context.js';
 import { ReplyWriter } from '../../shared/resp/reply-writer.js';
 import { ClientState, kFramed } from '../../shared/connection/client-state.js';
 import { ShoalError, ErrorCodes } from '../../shared/errors.js';
-import { scanFile, type ManifestEntry } from './aof-format.js';
+import { type ManifestEntry } from './aof-format.js';
+import { activeKeyring, initKeyring, scanAofFile } from './encryption.js';
+import type { AofTail } from './aof.js';
 import { loadSnapshot } from './snapshot.js';
 import { workerDataDir } from './data-dir.js';
 
@@ -41,6 +48,8 @@ export async function recover(server: WorkerServer, log: Logger, onProgress?: ()
   const c = server.config;
   const aof = server.aof;
   server.snapshots.log = log;
+  const ring = initKeyring(c);
+  if (ring !== null) log.info({ keyIds: [...ring.keys.keys()], currentKeyId: ring.currentId }, 'encryption at rest: new files are encrypted under the current key');
   if (c.appendonly === 'yes') {
     let manifest: ManifestEntry[] | null;
     try {
@@ -56,7 +65,7 @@ export async function recover(server: WorkerServer, log: Logger, onProgress?: ()
   }
   const dump = join(workerDataDir(c, server.self), c.dbfilename);
   if (existsSync(dump)) await loadSnapshotLogged(server, dump, log, onProgress);
-  if (c.appendonly === 'yes') aof.startAtBoot(null, 0);
+  if (c.appendonly === 'yes') aof.startAtBoot(null);
   else aof.bootWithoutLog();
 }
 
@@ -77,9 +86,9 @@ async function loadSnapshotLogged(server: WorkerServer, file: string, log: Logge
 
 /**
  * Loads base + incremental files; returns the bytes kept of the last incremental file
- * (its size, or where a torn tail was cut).
+ * (its size, or where a torn tail was cut) and its encryption.
  */
-export async function loadAof(server: WorkerServer, dir: string, manifest: readonly ManifestEntry[], log: Logger, onProgress?: () => void): Promise<number> {
+export async function loadAof(server: WorkerServer, dir: string, manifest: readonly ManifestEntry[], log: Logger, onProgress?: () => void): Promise<AofTail> {
   const t0 = performance.now();
   const base = manifest.find((e) => e.type === 'b');
   const incrs = manifest.filter((e) => e.type === 'i');
@@ -101,6 +110,8 @@ export async function loadAof(server: WorkerServer, dir: string, manifest: reado
   let commands = 0;
   let errors = 0;
   let kept = 0;
+  let tailEnc: AofTail['enc'] = null;
+  const ring = activeKeyring();
   try {
     const files = base !== undefined && !base.name.endsWith('.sdb') ? [base, ...incrs] : incrs;
     for (let f = 0; f < files.length; f++) {
@@ -108,7 +119,7 @@ export async function loadAof(server: WorkerServer, dir: string, manifest: reado
       const file = join(dir, entry.name);
       const lastFile = f === files.length - 1 && entry.type === 'i';
       let lastLog = performance.now();
-      const scan = await scanFile(file, (argv) => {
+      const scan = await scanAofFile(file, ring, (argv) => {
         const out = ctx.out;
         const at = out.pos;
         server.execute(ctx, argv);
@@ -147,6 +158,7 @@ export async function loadAof(server: WorkerServer, dir: string, manifest: reado
         await truncate(file, at);
         kept = at;
       } else if (lastFile) kept = scan.size;
+      if (lastFile) tailEnc = kept === 0 ? null : scan.enc;
     }
   } finally {
     ks.setNow(Date.now());
@@ -154,5 +166,5 @@ export async function loadAof(server: WorkerServer, dir: string, manifest: reado
     server.applyConfig();
   }
   log.info({ dir, files: manifest.length, commands, errors, keys: ks.size, ms: Math.round(performance.now() - t0) }, 'DB loaded from append only file');
-  return kept;
+  return { size: kept, enc: tailEnc };
 }

@@ -11,16 +11,21 @@
 import { deflateRawSync, constants } from 'node:zlib';
 import { move } from 'piscina';
 import { frameSection } from './snapshot-format.js';
+import { seal } from './encryption.js';
 
 /** Compression is skipped for sections it would not shrink by at least this fraction. */
 const MIN_GAIN = 0.05;
 
-export function encodeSection(raw: Uint8Array, records: number, compress: boolean): Buffer {
+/** Encryption of one section (./encryption.ts): the file's AES key and the section's index (its nonce). */
+export interface SectionSeal { key: Uint8Array; index: number }
+
+export function encodeSection(raw: Uint8Array, records: number, compress: boolean, sealWith?: SectionSeal): Buffer {
+  const sealer = sealWith === undefined ? undefined : (payload: Uint8Array) => (aad: Buffer) => seal(sealWith.key, sealWith.index, payload, aad);
   if (compress && raw.length >= 64) {
     const z = deflateRawSync(raw, { level: 1, strategy: constants.Z_DEFAULT_STRATEGY });
-    if (z.length < raw.length * (1 - MIN_GAIN)) return frameSection(z, raw.length, records, true);
+    if (z.length < raw.length * (1 - MIN_GAIN)) return frameSection(z, raw.length, records, true, sealer?.(z));
   }
-  return frameSection(raw, raw.length, records, false);
+  return frameSection(raw, raw.length, records, false, sealer?.(raw));
 }
 
 export interface EncodeTask {
@@ -28,10 +33,11 @@ export interface EncodeTask {
   length: number;
   records: number;
   compress: boolean;
+  seal?: SectionSeal;
 }
 
 export default function encodeTask(task: EncodeTask): unknown {
-  const section = encodeSection(new Uint8Array(task.buf, 0, task.length), task.records, task.compress);
+  const section = encodeSection(new Uint8Array(task.buf, 0, task.length), task.records, task.compress, task.seal);
   // A section of its own ArrayBuffer is transferred back, not copied.
   return section.byteOffset === 0 && section.byteLength === section.buffer.byteLength ? move(section) : section;
 }

@@ -9,16 +9,19 @@
  *     0   8  magic "SHOALSDB"
  *     8   2  format version (1)
  *    10   2  flags: bit 0 = written with rdbcompression yes (sections MAY be compressed)
- *    12   4  key id: 0 = plain (reserved for encryption at rest: which key sealed the sections)
+ *    12   4  key id: 0 = plain, else the id of the key that sealed the sections (./encryption.ts)
  *    16   8  creation time, f64 ms since the epoch (the point in time the snapshot shows)
  *    24   2  shard    26  2  worker    28  4  reserved (0)
  *    32   8  key count estimate, f64 (keys in the index when the snapshot began)
- *    40  20  reserved (0)
+ *    40  16  salt of the file's AES key (key id != 0; else 0)
+ *    56   4  reserved (0)
  *    60   4  CRC32 of bytes 0..59
  *
  *   section (24-byte header + stored payload)
  *     0   1  kind 'S' (0x53)
- *     1   1  flags: bit 0 = payload is deflate-raw compressed
+ *     1   1  flags: bit 0 = payload is deflate-raw compressed, bit 1 = sealed (AES-256-GCM:
+ *            stored payload = ciphertext of the (compressed) payload || 16-byte tag,
+ *            additional data = header bytes 0..11, nonce = the section's index)
  *     2   2  reserved (0)
  *     4   4  records in the payload
  *     8   4  raw payload length (after decompression)
@@ -57,6 +60,7 @@ export const KIND_SECTION = 0x53;
 export const KIND_END = 0x45;
 export const FILE_FLAG_COMPRESSION = 1;
 export const SECTION_FLAG_DEFLATE = 1;
+export const SECTION_FLAG_SEALED = 2;
 export const RECORD_FLAG_EXPIRE = 1;
 
 export interface SnapshotHeader {
@@ -67,6 +71,8 @@ export interface SnapshotHeader {
   shard: number;
   worker: number;
   keyEstimate: number;
+  /** Salt of the file's AES key (16 bytes; zeros when plain). */
+  salt?: Buffer;
 }
 
 export function encodeHeader(h: Omit<SnapshotHeader, 'version'>): Buffer {
@@ -79,6 +85,7 @@ export function encodeHeader(h: Omit<SnapshotHeader, 'version'>): Buffer {
   b.writeUInt16LE(h.shard, 24);
   b.writeUInt16LE(h.worker, 26);
   b.writeDoubleLE(h.keyEstimate, 32);
+  if (h.salt !== undefined) h.salt.copy(b, 40, 0, 16);
   b.writeUInt32LE(crc32(b.subarray(0, 60)), 60);
   return b;
 }
@@ -92,19 +99,27 @@ export function decodeHeader(b: Buffer): SnapshotHeader | string {
   if (version !== FORMAT_VERSION) return `unsupported snapshot format version ${version}`;
   return {
     version, flags: b.readUInt16LE(10), keyId: b.readUInt32LE(12), created: b.readDoubleLE(16),
-    shard: b.readUInt16LE(24), worker: b.readUInt16LE(26), keyEstimate: b.readDoubleLE(32),
+    shard: b.readUInt16LE(24), worker: b.readUInt16LE(26), keyEstimate: b.readDoubleLE(32), salt: Buffer.from(b.subarray(40, 56)),
   };
 }
 
 /** A finished section: header + stored payload in one Buffer. */
-export function frameSection(stored: Uint8Array, rawLength: number, records: number, compressed: boolean): Buffer {
-  const out = Buffer.allocUnsafeSlow(SECTION_HEADER_BYTES + stored.length);
+export function frameSection(stored: Uint8Array, rawLength: number, records: number, compressed: boolean, seal?: (aad: Buffer) => Buffer): Buffer {
+  const storedLength = seal === undefined ? stored.length : stored.length + 16;
+  const out = Buffer.allocUnsafeSlow(SECTION_HEADER_BYTES + storedLength);
   out[0] = KIND_SECTION;
-  out[1] = compressed ? SECTION_FLAG_DEFLATE : 0;
+  out[1] = (compressed ? SECTION_FLAG_DEFLATE : 0) | (seal !== undefined ? SECTION_FLAG_SEALED : 0);
   out.writeUInt16LE(0, 2);
   out.writeUInt32LE(records, 4);
   out.writeUInt32LE(rawLength, 8);
-  out.writeUInt32LE(stored.length, 12);
+  out.writeUInt32LE(storedLength, 12);
+  if (seal !== undefined) {
+    // AAD = header bytes 0..11: the flags, record count and raw length are authenticated too.
+    seal(out.subarray(0, 12)).copy(out, SECTION_HEADER_BYTES);
+    out.writeUInt32LE(crc32(out.subarray(SECTION_HEADER_BYTES)), 16);
+    out.writeUInt32LE(crc32(out.subarray(0, 20)), 20);
+    return out;
+  }
   out.writeUInt32LE(crc32(stored), 16);
   out.writeUInt32LE(crc32(out.subarray(0, 20)), 20);
   out.set(stored, SECTION_HEADER_BYTES);
@@ -113,6 +128,7 @@ export function frameSection(stored: Uint8Array, rawLength: number, records: num
 
 export interface SectionHeader {
   compressed: boolean;
+  sealed: boolean;
   records: number;
   rawLength: number;
   storedLength: number;
@@ -123,7 +139,7 @@ export interface SectionHeader {
 export function decodeSectionHeader(b: Buffer): SectionHeader | string {
   if (b.readUInt32LE(20) !== crc32(b.subarray(0, 20))) return 'section header checksum mismatch';
   return {
-    compressed: (b[1]! & SECTION_FLAG_DEFLATE) !== 0, records: b.readUInt32LE(4), rawLength: b.readUInt32LE(8),
+    compressed: (b[1]! & SECTION_FLAG_DEFLATE) !== 0, sealed: (b[1]! & SECTION_FLAG_SEALED) !== 0, records: b.readUInt32LE(4), rawLength: b.readUInt32LE(8),
     storedLength: b.readUInt32LE(12), payloadCrc: b.readUInt32LE(16),
   };
 }

@@ -63,9 +63,11 @@ class SinkHost {
   #tail: Promise<void>;
   #bytes: number;
   #sections = 0;
+  /** Sections submitted (encoding may finish out of order; the index is the section's nonce). */
+  #submitted = 0;
   /** The first failed write: the file is incomplete and must not be finished. */
   #error: Error | null = null;
-  constructor(readonly tmp: string, readonly file: string, header: Uint8Array, readonly compress: boolean) {
+  constructor(readonly tmp: string, readonly file: string, header: Uint8Array, readonly compress: boolean, readonly sealKey: Uint8Array | null = null) {
     this.#bytes = header.length;
     this.#fh = open(tmp, 'w');
     this.#tail = this.#fh.then(async (fh) => {
@@ -76,7 +78,9 @@ class SinkHost {
   write(chunk: Uint8Array, length: number, records: number): Promise<void> {
     // Encoding starts now (in the pool); appends keep submission order.
     const buf = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk.buffer as ArrayBuffer : chunk.slice().buffer;
-    const encoded = (encoderPool().run({ buf, length, records, compress: this.compress }, { transferList: [buf] }) as Promise<unknown>).then(asBuffer);
+    const index = this.#submitted++;
+    const task = this.sealKey === null ? { buf, length, records, compress: this.compress } : { buf, length, records, compress: this.compress, seal: { key: this.sealKey, index } };
+    const encoded = (encoderPool().run(task, { transferList: [buf] }) as Promise<unknown>).then(asBuffer);
     encoded.catch(() => {});
     const done = this.#tail.then(async () => {
       const section = await encoded;
@@ -120,7 +124,7 @@ class SinkHost {
 // --- messages between the worker and the main thread -----------------------------------------
 
 type SinkRequest =
-  | { type: 'snapshot-sink'; op: 'open'; id: number; sink: number; tmp: string; file: string; header: Uint8Array; compress: boolean }
+  | { type: 'snapshot-sink'; op: 'open'; id: number; sink: number; tmp: string; file: string; header: Uint8Array; compress: boolean; sealKey: Uint8Array | null }
   | { type: 'snapshot-sink'; op: 'write'; id: number; sink: number; chunk: Uint8Array; records: number }
   | { type: 'snapshot-sink'; op: 'finish'; id: number; sink: number; records: number }
   | { type: 'snapshot-sink'; op: 'abort'; id: number; sink: number };
@@ -150,9 +154,9 @@ function request(msg: SinkRequest): Promise<number> {
 }
 
 /** Opens a snapshot's output: on the main thread, whichever thread calls. */
-export function openSnapshotSink(tmp: string, file: string, header: Buffer, compress: boolean): SnapshotSink {
+export function openSnapshotSink(tmp: string, file: string, header: Buffer, compress: boolean, sealKey: Buffer | null = null): SnapshotSink {
   if (isMainThread || parentPort === null) {
-    const host = new SinkHost(tmp, file, header, compress);
+    const host = new SinkHost(tmp, file, header, compress, sealKey);
     return {
       write: (chunk, length, records) => host.write(Buffer.from(chunk.subarray(0, length)), length, records),
       finish: (records) => host.finish(records),
@@ -160,7 +164,7 @@ export function openSnapshotSink(tmp: string, file: string, header: Buffer, comp
     };
   }
   const sink = ++seq;
-  const opened = request({ type: 'snapshot-sink', op: 'open', id: ++seq, sink, tmp, file, header, compress });
+  const opened = request({ type: 'snapshot-sink', op: 'open', id: ++seq, sink, tmp, file, header, compress, sealKey });
   opened.catch(() => {});
   return {
     // The chunk is copied into the message: the caller may reuse it at once.
@@ -182,7 +186,7 @@ export function serveSnapshotSink(worker: Worker, m: SinkRequest): void {
     );
   };
   if (m.op === 'open') {
-    const host = new SinkHost(m.tmp, m.file, m.header, m.compress);
+    const host = new SinkHost(m.tmp, m.file, m.header, m.compress, m.sealKey ?? null);
     hosts.set(key, host);
     return reply(Promise.resolve(0));
   }

@@ -55,6 +55,7 @@ import { parseSavePoints } from '../../shared/config/persistence-params.js';
 import { workerFile } from './data-dir.js';
 import { encodeSection } from './snapshot-encode.js';
 import { openSnapshotSink, type SnapshotSink } from './snapshot-pool.js';
+import { activeKeyring, fileKey, keyFor, newSnapshotSeal, unseal, type SnapshotSeal } from './encryption.js';
 import {
   encodeHeader, decodeHeader, decodeSectionHeader, encodeEnd, decodeEnd, recordBytes, crc32,
   HEADER_BYTES, SECTION_HEADER_BYTES, END_BYTES, KIND_SECTION, KIND_END, FILE_FLAG_COMPRESSION, RECORD_FLAG_EXPIRE,
@@ -150,10 +151,11 @@ class RecordWriter {
   }
 }
 
-function headerFor(server: WorkerServer, created: number, compress: boolean): Buffer {
+function headerFor(server: WorkerServer, created: number, compress: boolean, sealing: SnapshotSeal | null): Buffer {
   return encodeHeader({
-    flags: compress ? FILE_FLAG_COMPRESSION : 0, keyId: 0, created,
+    flags: compress ? FILE_FLAG_COMPRESSION : 0, keyId: sealing?.keyId ?? 0, created,
     shard: server.self.shard, worker: server.self.worker, keyEstimate: server.ks.size,
+    ...(sealing !== null ? { salt: sealing.salt } : {}),
   });
 }
 
@@ -198,7 +200,9 @@ export class SnapshotRun {
     this.#ks = server.ks;
     this.keysTotal = server.ks.size;
     const compress = server.config.rdbcompression === 'yes';
-    this.#sink = openSnapshotSink(`${file}.tmp-${process.pid}`, file, headerFor(server, this.startedAt, compress), compress);
+    // Under the current key when one is configured (./encryption.ts): sections are sealed in the pool.
+    const sealing = newSnapshotSeal();
+    this.#sink = openSnapshotSink(`${file}.tmp-${process.pid}`, file, headerFor(server, this.startedAt, compress, sealing), compress, sealing?.key ?? null);
     this.#writer = new RecordWriter(server.ks, (chunk, length, records) => {
       const written = this.#sink.write(chunk, length, records);
       written.catch(() => {});
@@ -360,9 +364,10 @@ export function saveSync(server: WorkerServer, file: string): SnapshotResult {
       while (off < b.length) off += writeSync(fd, b, off, b.length - off);
       bytes += b.length;
     };
-    put(headerFor(server, Date.now(), compress));
+    const sealing = newSnapshotSeal();
+    put(headerFor(server, Date.now(), compress, sealing));
     const writer = new RecordWriter(server.ks, (chunk, length, records) => {
-      put(encodeSection(chunk.subarray(0, length), records, compress));
+      put(encodeSection(chunk.subarray(0, length), records, compress, sealing === null ? undefined : { key: sealing.key, index: sections }));
       sections++;
     });
     const now = Date.now();
@@ -546,6 +551,8 @@ export async function loadSnapshot(server: WorkerServer, file: string, onProgres
     };
     const header = decodeHeader(await read(0, HEADER_BYTES));
     if (typeof header === 'string') throw fail(0, header);
+    // An encrypted file needs its key (the id in the header) among the configured ones.
+    const sealKey = header.keyId === 0 ? null : fileKey(keyFor(activeKeyring(), header.keyId, file, 'snapshot'), header.salt!, 'sdb');
     const ctx = {
       ks: server.ks, out: new ReplyWriter(), server, client: undefined, resume: () => {},
     } as unknown as CommandContext;
@@ -581,9 +588,16 @@ export async function loadSnapshot(server: WorkerServer, file: string, onProgres
       if (start + sh.storedLength > size) throw fail(off, `section of ${sh.storedLength} bytes runs past the end of the file (truncated)`);
       const stored = await read(start, sh.storedLength);
       if (crc32(stored) !== sh.payloadCrc) throw fail(start, 'section checksum mismatch');
+      if (sh.sealed !== (sealKey !== null)) throw fail(off, sh.sealed ? 'encrypted section in a plain snapshot' : 'plain section in an encrypted snapshot');
+      let payload = stored;
+      if (sealKey !== null) {
+        const opened = unseal(sealKey, sections, stored, head.subarray(0, 12));
+        if (opened === null) throw fail(start, `section authentication failed (AES-GCM tag mismatch): its bytes were changed, or key id ${header.keyId} is not the key that wrote it`);
+        payload = opened;
+      }
       let raw: Buffer;
       try {
-        raw = sh.compressed ? inflateRawSync(stored) : stored;
+        raw = sh.compressed ? inflateRawSync(payload) : payload;
       } catch (err) {
         throw fail(start, `section does not decompress (${(err as Error).message})`);
       }

@@ -49,4 +49,7 @@ export const PERSISTENCE_PARAMS: readonly Param[] = [
     },
   },
   { name: 'dbfilename', get: (rc) => rc.config.dbfilename, set: () => "can't set protected config" },
+  // Stored here; a worker re-reads the file (even the same path) in its apply hook and
+  // refuses the SET when it is unreadable or malformed (shard/persistence/aof.ts).
+  { name: 'encryption-key-file', get: (rc) => rc.config.encryptionKeyFile, set: (rc, v) => void (rc.config.encryptionKeyFile = v) },
 ];

@@ -27,6 +27,8 @@ export interface ShoalConfig {
   aofLoadTruncated: 'yes' | 'no';
   autoAofRewritePercentage: number;
   autoAofRewriteMinSize: number;
+  /** Encryption at rest: key file ('' = none; shard/persistence/encryption.ts). */
+  encryptionKeyFile: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   protoMaxBulkLen: number;
   upstreamTimeoutMs: number;
@@ -142,6 +144,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'aofLoadTruncated', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'yes', env: 'SHOAL_AOF_LOAD_TRUNCATED', flag: 'aof-load-truncated', help: 'yes = a torn final record is cut off with a warning at start; no = refuse to start' },
   { key: 'autoAofRewritePercentage', kind: { type: 'int', min: 0, max: 2147483647 }, default: 100, env: 'SHOAL_AUTO_AOF_REWRITE_PERCENTAGE', flag: 'auto-aof-rewrite-percentage', help: 'rewrite the log when it grew this % over its size after the last rewrite (0 = never)' },
   { key: 'autoAofRewriteMinSize', kind: { type: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 64 * 1024 * 1024, env: 'SHOAL_AUTO_AOF_REWRITE_MIN_SIZE', flag: 'auto-aof-rewrite-min-size', help: 'no automatic rewrite below this log size' },
+  { key: 'encryptionKeyFile', kind: { type: 'string' }, default: '', env: 'SHOAL_ENCRYPTION_KEY_FILE', flag: 'encryption-key-file', help: 'AES-256-GCM encryption at rest of snapshots and the log: a file of "<key-id> <64 hex>" lines, the last one current (env SHOAL_ENCRYPTION_KEYS may hold the same lines; docs/persistence.md)' },
   { key: 'logLevel', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', env: 'SHOAL_LOG_LEVEL', flag: 'log-level', help: 'pino log level' },
   { key: 'protoMaxBulkLen', kind: { type: 'bytes', min: 1024 * 1024, max: 2 ** 32 }, default: 512 * 1024 * 1024, env: 'SHOAL_PROTO_MAX_BULK_LEN', flag: 'proto-max-bulk-len', help: 'largest bulk string a client may send (proto-max-bulk-len)' },
   { key: 'upstreamTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 5000, env: 'SHOAL_UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', help: 'proxy: fail a request whose shard has not answered within this time' },
