@@ -116,8 +116,8 @@ function newTable(cap: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(cap * 8));
 }
 
-/** Reverse the 32 bits of v (for the SCAN cursor). */
-function rev32(v: number): number {
+/** Reverse the 32 bits of v: the SCAN cursor's order (also the snapshot walk's, shard/persistence/snapshot.ts). */
+export function rev32(v: number): number {
   v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
   v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
   v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);

@@ -1,7 +1,8 @@
 /**
  * Turns one raw record chunk into a finished snapshot section (./snapshot-format.ts):
- * optional deflate-raw compression (level 1: the cheapest zlib level; sections are
- * independent, so a damaged one is found by its own checksum), then the CRC32s.
+ * optional compression — LZ4 (lz4-napi: the block format with its 4-byte raw length
+ * first; fast) or deflate-raw level 1 (node:zlib; smaller) — sections being independent,
+ * a damaged one is found by its own checksum — then the CRC32s.
  *
  * The default export is the piscina task, run by the pool the shard's main thread keeps
  * for its workers' background snapshots (./snapshot-pool.ts), so compression and
@@ -9,8 +10,9 @@
  * encodeSection directly.
  */
 import { deflateRawSync, constants } from 'node:zlib';
+import { compressSync as lz4Compress } from 'lz4-napi';
 import { move } from 'piscina';
-import { frameSection } from './snapshot-format.js';
+import { frameSection, SECTION_FLAG_DEFLATE, SECTION_FLAG_LZ4 } from './snapshot-format.js';
 import { seal } from './encryption.js';
 
 /** Compression is skipped for sections it would not shrink by at least this fraction. */
@@ -19,20 +21,23 @@ const MIN_GAIN = 0.05;
 /** Encryption of one section (./encryption.ts): the file's AES key and the section's index (its nonce). */
 export interface SectionSeal { key: Uint8Array; index: number }
 
-export function encodeSection(raw: Uint8Array, records: number, compress: boolean, sealWith?: SectionSeal): Buffer {
+/** rdbcompression no, or yes with snapshot-compression lz4 / deflate. */
+export type SnapshotCompression = 'none' | 'lz4' | 'deflate';
+
+export function encodeSection(raw: Uint8Array, records: number, compress: SnapshotCompression, sealWith?: SectionSeal): Buffer {
   const sealer = sealWith === undefined ? undefined : (payload: Uint8Array) => (aad: Buffer) => seal(sealWith.key, sealWith.index, payload, aad);
-  if (compress && raw.length >= 64) {
-    const z = deflateRawSync(raw, { level: 1, strategy: constants.Z_DEFAULT_STRATEGY });
-    if (z.length < raw.length * (1 - MIN_GAIN)) return frameSection(z, raw.length, records, true, sealer?.(z));
+  if (compress !== 'none' && raw.length >= 64) {
+    const z = compress === 'lz4' ? lz4Compress(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)) : deflateRawSync(raw, { level: 1, strategy: constants.Z_DEFAULT_STRATEGY });
+    if (z.length < raw.length * (1 - MIN_GAIN)) return frameSection(z, raw.length, records, compress === 'lz4' ? SECTION_FLAG_LZ4 : SECTION_FLAG_DEFLATE, sealer?.(z));
   }
-  return frameSection(raw, raw.length, records, false, sealer?.(raw));
+  return frameSection(raw, raw.length, records, 0, sealer?.(raw));
 }
 
 export interface EncodeTask {
   buf: ArrayBuffer;
   length: number;
   records: number;
-  compress: boolean;
+  compress: SnapshotCompression;
   seal?: SectionSeal;
 }
 

@@ -61,6 +61,9 @@ export const KIND_END = 0x45;
 export const FILE_FLAG_COMPRESSION = 1;
 export const SECTION_FLAG_DEFLATE = 1;
 export const SECTION_FLAG_SEALED = 2;
+export const SECTION_FLAG_LZ4 = 4;
+/** A section payload's codec: one of these flags (0 = stored as it is). */
+export type SectionCodec = 0 | typeof SECTION_FLAG_DEFLATE | typeof SECTION_FLAG_LZ4;
 export const RECORD_FLAG_EXPIRE = 1;
 
 export interface SnapshotHeader {
@@ -104,11 +107,11 @@ export function decodeHeader(b: Buffer): SnapshotHeader | string {
 }
 
 /** A finished section: header + stored payload in one Buffer. */
-export function frameSection(stored: Uint8Array, rawLength: number, records: number, compressed: boolean, seal?: (aad: Buffer) => Buffer): Buffer {
+export function frameSection(stored: Uint8Array, rawLength: number, records: number, codec: SectionCodec, seal?: (aad: Buffer) => Buffer): Buffer {
   const storedLength = seal === undefined ? stored.length : stored.length + 16;
   const out = Buffer.allocUnsafeSlow(SECTION_HEADER_BYTES + storedLength);
   out[0] = KIND_SECTION;
-  out[1] = (compressed ? SECTION_FLAG_DEFLATE : 0) | (seal !== undefined ? SECTION_FLAG_SEALED : 0);
+  out[1] = codec | (seal !== undefined ? SECTION_FLAG_SEALED : 0);
   out.writeUInt16LE(0, 2);
   out.writeUInt32LE(records, 4);
   out.writeUInt32LE(rawLength, 8);
@@ -127,7 +130,7 @@ export function frameSection(stored: Uint8Array, rawLength: number, records: num
 }
 
 export interface SectionHeader {
-  compressed: boolean;
+  codec: SectionCodec;
   sealed: boolean;
   records: number;
   rawLength: number;
@@ -139,7 +142,7 @@ export interface SectionHeader {
 export function decodeSectionHeader(b: Buffer): SectionHeader | string {
   if (b.readUInt32LE(20) !== crc32(b.subarray(0, 20))) return 'section header checksum mismatch';
   return {
-    compressed: (b[1]! & SECTION_FLAG_DEFLATE) !== 0, sealed: (b[1]! & SECTION_FLAG_SEALED) !== 0, records: b.readUInt32LE(4), rawLength: b.readUInt32LE(8),
+    codec: (b[1]! & (SECTION_FLAG_DEFLATE | SECTION_FLAG_LZ4)) as SectionCodec, sealed: (b[1]! & SECTION_FLAG_SEALED) !== 0, records: b.readUInt32LE(4), rawLength: b.readUInt32LE(8),
     storedLength: b.readUInt32LE(12), payloadCrc: b.readUInt32LE(16),
   };
 }

@@ -26,6 +26,7 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Piscina } from 'piscina';
 import { encodeEnd, END_BYTES } from './snapshot-format.js';
+import type { SnapshotCompression } from './snapshot-encode.js';
 
 let pool: Piscina | null = null;
 
@@ -67,7 +68,7 @@ class SinkHost {
   #submitted = 0;
   /** The first failed write: the file is incomplete and must not be finished. */
   #error: Error | null = null;
-  constructor(readonly tmp: string, readonly file: string, header: Uint8Array, readonly compress: boolean, readonly sealKey: Uint8Array | null = null) {
+  constructor(readonly tmp: string, readonly file: string, header: Uint8Array, readonly compress: SnapshotCompression, readonly sealKey: Uint8Array | null = null) {
     this.#bytes = header.length;
     this.#fh = open(tmp, 'w');
     this.#tail = this.#fh.then(async (fh) => {
@@ -124,7 +125,7 @@ class SinkHost {
 // --- messages between the worker and the main thread -----------------------------------------
 
 type SinkRequest =
-  | { type: 'snapshot-sink'; op: 'open'; id: number; sink: number; tmp: string; file: string; header: Uint8Array; compress: boolean; sealKey: Uint8Array | null }
+  | { type: 'snapshot-sink'; op: 'open'; id: number; sink: number; tmp: string; file: string; header: Uint8Array; compress: SnapshotCompression; sealKey: Uint8Array | null }
   | { type: 'snapshot-sink'; op: 'write'; id: number; sink: number; chunk: Uint8Array; records: number }
   | { type: 'snapshot-sink'; op: 'finish'; id: number; sink: number; records: number }
   | { type: 'snapshot-sink'; op: 'abort'; id: number; sink: number };
@@ -154,7 +155,7 @@ function request(msg: SinkRequest): Promise<number> {
 }
 
 /** Opens a snapshot's output: on the main thread, whichever thread calls. */
-export function openSnapshotSink(tmp: string, file: string, header: Buffer, compress: boolean, sealKey: Buffer | null = null): SnapshotSink {
+export function openSnapshotSink(tmp: string, file: string, header: Buffer, compress: SnapshotCompression, sealKey: Buffer | null = null): SnapshotSink {
   if (isMainThread || parentPort === null) {
     const host = new SinkHost(tmp, file, header, compress, sealKey);
     return {

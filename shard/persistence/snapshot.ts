@@ -40,6 +40,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, un
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { inflateRawSync } from 'node:zlib';
+import { uncompressSync as lz4Uncompress } from 'lz4-napi';
 import type { WorkerServer } from '../worker/server.js';
 import type { Keyspace } from '../keyspace.js';
 import type { Ref } from '../arena/layout.js';
@@ -47,18 +48,18 @@ import type { CommandSpec } from '../../shared/commands/spec.js';
 import type { CommandContext } from '../commands/context.js';
 import type { Logger } from '../../shared/log.js';
 import { keyIndexes } from '../../shared/commands/spec.js';
-import { hashKey } from '../index/hash-index.js';
+import { hashKey, rev32 } from '../index/hash-index.js';
 import { dumpValue, restoreValue, TYPE_NAMES } from '../types/registry.js';
 import { ReplyWriter } from '../../shared/resp/reply-writer.js';
 import { ShoalError, ErrorCodes } from '../../shared/errors.js';
 import { parseSavePoints } from '../../shared/config/persistence-params.js';
 import { workerFile } from './data-dir.js';
-import { encodeSection } from './snapshot-encode.js';
+import { encodeSection, type SnapshotCompression } from './snapshot-encode.js';
 import { openSnapshotSink, type SnapshotSink } from './snapshot-pool.js';
 import { activeKeyring, fileKey, keyFor, newSnapshotSeal, unseal, type SnapshotSeal } from './encryption.js';
 import {
   encodeHeader, decodeHeader, decodeSectionHeader, encodeEnd, decodeEnd, recordBytes, crc32,
-  HEADER_BYTES, SECTION_HEADER_BYTES, END_BYTES, KIND_SECTION, KIND_END, FILE_FLAG_COMPRESSION, RECORD_FLAG_EXPIRE,
+  HEADER_BYTES, SECTION_HEADER_BYTES, END_BYTES, KIND_SECTION, KIND_END, FILE_FLAG_COMPRESSION, RECORD_FLAG_EXPIRE, SECTION_FLAG_DEFLATE, SECTION_FLAG_LZ4,
 } from './snapshot-format.js';
 
 export interface SnapshotResult { keys: number; bytes: number; ms: number; maxPauseMs: number; cowKeys?: number; slices?: number; longSlices?: number }
@@ -76,15 +77,6 @@ const MAX_IN_FLIGHT = 4;
 /** After a failed background save, save points wait this long before trying again (Redis CONFIG_BGSAVE_RETRY_DELAY). */
 const RETRY_DELAY_MS = 5000;
 const FULL = 2 ** 32;
-
-/** Reverses the 32 bits of v: the walk's position of a hash or cursor. */
-function rev32(v: number): number {
-  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
-  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
-  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
-  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
-  return ((v >>> 16) | (v << 16)) >>> 0;
-}
 
 function persistenceError(message: string): ShoalError {
   return new ShoalError(ErrorCodes.PERSISTENCE, message);
@@ -151,9 +143,14 @@ class RecordWriter {
   }
 }
 
-function headerFor(server: WorkerServer, created: number, compress: boolean, sealing: SnapshotSeal | null): Buffer {
+/** rdbcompression and snapshot-compression as one codec choice. */
+function compressionOf(server: WorkerServer): SnapshotCompression {
+  return server.config.rdbcompression === 'yes' ? server.config.snapshotCompression : 'none';
+}
+
+function headerFor(server: WorkerServer, created: number, compress: SnapshotCompression, sealing: SnapshotSeal | null): Buffer {
   return encodeHeader({
-    flags: compress ? FILE_FLAG_COMPRESSION : 0, keyId: sealing?.keyId ?? 0, created,
+    flags: compress !== 'none' ? FILE_FLAG_COMPRESSION : 0, keyId: sealing?.keyId ?? 0, created,
     shard: server.self.shard, worker: server.self.worker, keyEstimate: server.ks.size,
     ...(sealing !== null ? { salt: sealing.salt } : {}),
   });
@@ -199,7 +196,7 @@ export class SnapshotRun {
   constructor(readonly server: WorkerServer, readonly file: string, readonly purpose: SnapshotPurpose) {
     this.#ks = server.ks;
     this.keysTotal = server.ks.size;
-    const compress = server.config.rdbcompression === 'yes';
+    const compress = compressionOf(server);
     // Under the current key when one is configured (./encryption.ts): sections are sealed in the pool.
     const sealing = newSnapshotSeal();
     this.#sink = openSnapshotSink(`${file}.tmp-${process.pid}`, file, headerFor(server, this.startedAt, compress, sealing), compress, sealing?.key ?? null);
@@ -353,7 +350,7 @@ export function writeSnapshot(server: WorkerServer, file: string, purpose: Snaps
 /** SAVE: the whole snapshot now, blocking the worker (as Redis's SAVE). */
 export function saveSync(server: WorkerServer, file: string): SnapshotResult {
   const t0 = performance.now();
-  const compress = server.config.rdbcompression === 'yes';
+  const compress = compressionOf(server);
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
@@ -597,7 +594,7 @@ export async function loadSnapshot(server: WorkerServer, file: string, onProgres
       }
       let raw: Buffer;
       try {
-        raw = sh.compressed ? inflateRawSync(payload) : payload;
+        raw = sh.codec === SECTION_FLAG_LZ4 ? lz4Uncompress(payload) : sh.codec === SECTION_FLAG_DEFLATE ? inflateRawSync(payload) : payload;
       } catch (err) {
         throw fail(start, `section does not decompress (${(err as Error).message})`);
       }

@@ -39,6 +39,16 @@ export const PERSISTENCE_PARAMS: readonly Param[] = [
     },
   },
   {
+    name: 'snapshot-compression',
+    get: (rc) => rc.config.snapshotCompression,
+    set: (rc, v) => {
+      const c = v.toLowerCase();
+      if (c !== 'lz4' && c !== 'deflate') return "argument must be 'lz4' or 'deflate'";
+      rc.config.snapshotCompression = c;
+      return undefined;
+    },
+  },
+  {
     name: 'rdbchecksum',
     get: () => 'yes',
     set: (_rc, v) => {

@@ -19,6 +19,8 @@ export interface ShoalConfig {
   dbfilename: string;
   /** Compress snapshot sections (Redis `rdbcompression`). */
   rdbcompression: 'yes' | 'no';
+  /** How sections are compressed when rdbcompression is yes: lz4 (fast) or deflate (smaller). */
+  snapshotCompression: 'lz4' | 'deflate';
   /** Append-only log (Redis's names; shard/persistence/aof.ts). */
   appendonly: 'yes' | 'no';
   appendfsync: 'always' | 'everysec' | 'no';
@@ -136,7 +138,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'dataDir', kind: { type: 'string' }, default: './data', env: 'SHOAL_DATA_DIR', flag: 'data-dir', help: 'directory for the topology and every worker\'s persistence files (CONFIG GET dir)' },
   { key: 'save', kind: { type: 'string' }, default: '3600 1 300 100 60 10000', env: 'SHOAL_SAVE', flag: 'save', help: 'snapshot save points: "<seconds> <changes> ..." pairs, a snapshot when both are reached ("" = off; docs/persistence.md)' },
   { key: 'dbfilename', kind: { type: 'string' }, default: 'dump.sdb', env: 'SHOAL_DBFILENAME', flag: 'dbfilename', help: 'snapshot file name in each worker\'s directory <data-dir>/shard-<s>/worker-<w>/' },
-  { key: 'rdbcompression', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'yes', env: 'SHOAL_RDBCOMPRESSION', flag: 'rdbcompression', help: 'compress snapshot sections (deflate, level 1)' },
+  { key: 'rdbcompression', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'yes', env: 'SHOAL_RDBCOMPRESSION', flag: 'rdbcompression', help: 'compress snapshot sections (with snapshot-compression)' },
+  { key: 'snapshotCompression', kind: { type: 'enum', values: ['lz4', 'deflate'] }, default: 'lz4', env: 'SHOAL_SNAPSHOT_COMPRESSION', flag: 'snapshot-compression', help: 'snapshot section codec when rdbcompression is yes: lz4 (fast) or deflate (level 1, smaller files)' },
   { key: 'appendonly', kind: { type: 'enum', values: ['yes', 'no'] }, default: 'no', env: 'SHOAL_APPENDONLY', flag: 'appendonly', help: 'append-only log per worker: every write appended before its reply (docs/persistence.md)' },
   { key: 'appendfsync', kind: { type: 'enum', values: ['always', 'everysec', 'no'] }, default: 'everysec', env: 'SHOAL_APPENDFSYNC', flag: 'appendfsync', help: 'always = fdatasync before replying (group commit), everysec = once a second, no = the OS decides' },
   { key: 'appendfilename', kind: { type: 'string' }, default: 'appendonly.aof', env: 'SHOAL_APPENDFILENAME', flag: 'appendfilename', help: 'base name of the append-only log files' },

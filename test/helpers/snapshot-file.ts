@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
+import { uncompressSync as lz4Uncompress } from 'lz4-napi';
 
 export type SnapshotRecord = { type: number; expireAt: number; key: Buffer; value: Buffer };
-export type SnapshotFile = { created: number; shard: number; worker: number; flags: number; keyEstimate: number; records: SnapshotRecord[]; sections: number; compressedSections: number };
+export type SnapshotFile = { created: number; shard: number; worker: number; flags: number; keyEstimate: number; records: SnapshotRecord[]; sections: number; compressedSections: number; lz4Sections: number };
 
 /** Parses a whole .sdb file, checking every checksum; throws on any damage. */
 export function readSnapshotFile(file: string): SnapshotFile {
@@ -16,7 +17,7 @@ export function readSnapshotFile(file: string): SnapshotFile {
   if (b.readUInt32LE(60) !== crc32(b.subarray(0, 60))) throw new Error('bad header crc');
   const out: SnapshotFile = {
     flags: b.readUInt16LE(10), created: b.readDoubleLE(16), shard: b.readUInt16LE(24), worker: b.readUInt16LE(26),
-    keyEstimate: b.readDoubleLE(32), records: [], sections: 0, compressedSections: 0,
+    keyEstimate: b.readDoubleLE(32), records: [], sections: 0, compressedSections: 0, lz4Sections: 0,
   };
   let off = 64;
   for (;;) {
@@ -35,8 +36,9 @@ export function readSnapshotFile(file: string): SnapshotFile {
     const rawLen = b.readUInt32LE(off + 8);
     const stored = b.subarray(off + 24, off + 24 + b.readUInt32LE(off + 12));
     if (crc32(stored) !== b.readUInt32LE(off + 16)) throw new Error('bad payload crc');
-    const compressed = (b[off + 1]! & 1) !== 0;
-    const raw = compressed ? inflateRawSync(stored) : stored;
+    // Section flags: bit 0 deflate-raw, bit 2 LZ4 block (4-byte raw length first).
+    const compressed = (b[off + 1]! & 5) !== 0;
+    const raw = b[off + 1]! & 4 ? lz4Uncompress(stored) : b[off + 1]! & 1 ? inflateRawSync(stored) : stored;
     if (raw.length !== rawLen) throw new Error('raw length mismatch');
     let p = 0;
     for (let r = 0; r < records; r++) {
@@ -59,6 +61,7 @@ export function readSnapshotFile(file: string): SnapshotFile {
     if (p !== raw.length) throw new Error('section has trailing bytes');
     out.sections++;
     if (compressed) out.compressedSections++;
+    if (b[off + 1]! & 4) out.lz4Sections++;
     off += 24 + stored.length;
   }
 }

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RespClient, sleep } from '../helpers/run.js';
 import { freePortRange, isRedis } from '../helpers/cluster.js';
-import { ShardProc, waitPortFree } from './aof-helpers.js';
+import { ShardProc, waitPortFree } from '../helpers/shard-process.js';
 
 const CLIENTS = 20;
 const WINDOW = 8;

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RespClient, sleep, parseInfo, pollUntil } from '../helpers/run.js';
 import { freePortRange, isRedis } from '../helpers/cluster.js';
-import { ShardProc, waitPortFree } from './aof-helpers.js';
+import { ShardProc, waitPortFree } from '../helpers/shard-process.js';
 
 const execFileP = promisify(execFile);
 const MISCONF = 'MISCONF Errors writing to the AOF file: No space left on device';

@@ -4,14 +4,14 @@
 // and a damaged record in the middle refuse to start, naming file and offset;
 // bin/shoal-check-aof reports and --fix repairs. Shoal only (a standalone shard).
 import t from 'tap';
-import { mkdtemp, rm, readdir, readFile, stat, truncate, writeFile, cp } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, stat, truncate, writeFile, cp } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { RespClient } from '../helpers/run.js';
 import { freePortRange, isRedis } from '../helpers/cluster.js';
-import { ShardProc, waitPortFree, CHECK_AOF_BIN } from './aof-helpers.js';
+import { ShardProc, waitPortFree, CHECK_AOF_BIN, restartShard, aofDir, incrFiles } from '../helpers/shard-process.js';
 
 const execFileP = promisify(execFile);
 
@@ -22,21 +22,7 @@ if (isRedis) {
   t.teardown(() => rm(root, { recursive: true, force: true }));
   const port = await freePortRange(1);
   const ALWAYS = ['--appendonly', 'yes', '--appendfsync', 'always'];
-  const aofDir = (dir: string) => path.join(dir, 'shard-0', 'worker-0', 'appendonlydir');
-
-  async function restart(dir: string, args: readonly string[], prev?: ShardProc): Promise<{ p: ShardProc; c: RespClient }> {
-    if (prev) {
-      await prev.killAndWait();
-      await waitPortFree(port);
-    }
-    const p = await ShardProc.start(port, dir, args);
-    const c = await RespClient.connect(port);
-    return { p, c };
-  }
-
-  async function incrFiles(dir: string): Promise<string[]> {
-    return (await readdir(aofDir(dir))).filter((f) => f.endsWith('.incr.aof')).sort().map((f) => path.join(aofDir(dir), f));
-  }
+  const restart = (dir: string, args: readonly string[], prev?: ShardProc) => restartShard(port, dir, args, prev);
 
   await t.test('torn tails load with a warning; aof-load-truncated no and corruption refuse naming file and offset', async (t) => {
     const dir = path.join(root, 'torn');

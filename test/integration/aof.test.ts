@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RespClient, sleep, parseInfo, pollUntil, runMany } from '../helpers/run.js';
 import { freePortRange, isRedis, useTarget } from '../helpers/cluster.js';
-import { ShardProc, dumpState, waitPortFree } from './aof-helpers.js';
+import { ShardProc, dumpState, restartShard, aofDir, incrFiles } from '../helpers/shard-process.js';
 import { scanRecords } from '../../shard/persistence/aof-format.js';
 
 if (isRedis) {
@@ -22,21 +22,7 @@ if (isRedis) {
   t.teardown(() => rm(root, { recursive: true, force: true }));
   const port = await freePortRange(1);
   const ALWAYS = ['--appendonly', 'yes', '--appendfsync', 'always'];
-  const aofDir = (dir: string) => path.join(dir, 'shard-0', 'worker-0', 'appendonlydir');
-
-  async function restart(dir: string, args: readonly string[], prev?: ShardProc): Promise<{ p: ShardProc; c: RespClient }> {
-    if (prev) {
-      await prev.killAndWait();
-      await waitPortFree(port);
-    }
-    const p = await ShardProc.start(port, dir, args);
-    const c = await RespClient.connect(port);
-    return { p, c };
-  }
-
-  async function incrFiles(dir: string): Promise<string[]> {
-    return (await readdir(aofDir(dir))).filter((f) => f.endsWith('.incr.aof')).sort().map((f) => path.join(aofDir(dir), f));
-  }
+  const restart = (dir: string, args: readonly string[], prev?: ShardProc) => restartShard(port, dir, args, prev);
 
   await t.test('every data type and TTL round-trips through the log (kill -9, restart)', async (t) => {
     const dir = path.join(root, 'roundtrip');

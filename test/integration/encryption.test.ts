@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RespClient, pollUntil, parseInfo } from '../helpers/run.js';
 import { isRedis } from '../helpers/cluster.js';
-import { ShardProc, dumpState, waitPortFree, CHECK_AOF_BIN } from './aof-helpers.js';
+import { ShardProc, dumpState, waitPortFree, CHECK_AOF_BIN } from '../helpers/shard-process.js';
 
 const execFileP = promisify(execFile);
 

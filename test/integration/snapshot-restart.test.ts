@@ -12,38 +12,19 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
-import { isShoal, startTarget, freePortRange, type Target } from '../helpers/cluster.js';
+import { isShoal, freePortRange } from '../helpers/cluster.js';
+import { RestartableTarget } from '../helpers/restartable.js';
 
 const DIST_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-import { RespClient, infoNum, sleep, type RespValue } from '../helpers/run.js';
+import { infoNum, sleep, type RespValue } from '../helpers/run.js';
 import { readSnapshotFile, shoalDumpFile } from '../helpers/snapshot-file.js';
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shoal-snapshot-test-'));
-let target: Target | null = null;
-let client: RespClient | null = null;
-
-/** Starts on dataDir; on a busy machine a start may exceed the helper's ready timeout, so that is retried. */
-async function start(retries = 2): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      target = await startTarget({ dataDir, redisArgs: ['--dir', dataDir], env: { SHOAL_SAVE: '' }, readyTimeoutMs: 60_000 });
-      break;
-    } catch (e) {
-      if (attempt >= retries || !/not ready within/.test(String(e))) throw e;
-    }
-  }
-  client = await RespClient.connect(target.port);
-}
-
-async function stop(): Promise<void> {
-  await client?.close().catch(() => {});
-  await target?.stop();
-  client = null;
-  target = null;
-}
-
-const run = (argv: readonly (string | Buffer)[], opts?: { buffers?: boolean }): Promise<RespValue> => client!.run(argv, opts);
-const runS = (argv: string[]): Promise<RespValue> => client!.run(argv);
+const node = new RestartableTarget(dataDir);
+const start = (): Promise<void> => node.start();
+const stop = (): Promise<void> => node.stop();
+const run = node.run;
+const runS = (argv: string[]): Promise<RespValue> => node.run(argv);
 
 t.teardown(async () => {
   await stop().catch(() => {});

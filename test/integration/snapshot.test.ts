@@ -9,36 +9,17 @@ import t from 'tap';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isRedis, isShoal, startTarget, type Target } from '../helpers/cluster.js';
+import { isRedis, isShoal } from '../helpers/cluster.js';
+import { RestartableTarget } from '../helpers/restartable.js';
 import { RespClient, err, expectReplies, infoNum, info, pollUntil, sleep, type RespValue } from '../helpers/run.js';
 import { readSnapshotFile, shoalDumpFile } from '../helpers/snapshot-file.js';
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shoal-snapshot-test-'));
-let target: Target | null = null;
-let client: RespClient | null = null;
-
-/** Starts on dataDir; on a busy machine a start may exceed the helper's ready timeout, so that is retried. */
-async function start(retries = 2): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      target = await startTarget({ dataDir, redisArgs: ['--dir', dataDir], env: { SHOAL_SAVE: '' }, readyTimeoutMs: 60_000 });
-      break;
-    } catch (e) {
-      if (attempt >= retries || !/not ready within/.test(String(e))) throw e;
-    }
-  }
-  client = await RespClient.connect(target.port);
-}
-
-async function stop(): Promise<void> {
-  await client?.close().catch(() => {});
-  await target?.stop();
-  client = null;
-  target = null;
-}
-
-const run = (argv: readonly (string | Buffer)[], opts?: { buffers?: boolean }): Promise<RespValue> => client!.run(argv, opts);
-const runS = (argv: string[]): Promise<RespValue> => client!.run(argv);
+const node = new RestartableTarget(dataDir);
+const start = (): Promise<void> => node.start();
+const stop = (): Promise<void> => node.stop();
+const run = node.run;
+const runS = (argv: string[]): Promise<RespValue> => node.run(argv);
 
 t.teardown(async () => {
   await stop().catch(() => {});
@@ -158,6 +139,18 @@ t.test('command replies and errors, as Redis 7', async (t) => {
   t.equal(await run(['SAVE']), 'OK');
   if (isShoal) t.equal(dumpFiles().map(readSnapshotFile).reduce((n, f) => n + f.compressedSections, 0), 0, 'no compressed section');
   t.equal(await run(['CONFIG', 'SET', 'rdbcompression', 'yes']), 'OK');
+  if (isShoal) {
+    // snapshot-compression: LZ4 by default, deflate on request; both load back.
+    const sections = () => dumpFiles().map(readSnapshotFile).reduce((a, f) => [a[0]! + f.compressedSections, a[1]! + f.lz4Sections], [0, 0]);
+    t.same(await run(['CONFIG', 'GET', 'snapshot-compression']), ['snapshot-compression', 'lz4']);
+    t.equal(await run(['SAVE']), 'OK');
+    t.same(sections(), [1, 1], 'the compressible section is LZ4');
+    t.same(await run(['CONFIG', 'SET', 'snapshot-compression', 'zstd']), err("ERR CONFIG SET failed (possibly related to argument 'snapshot-compression') - argument must be 'lz4' or 'deflate'"));
+    t.equal(await run(['CONFIG', 'SET', 'snapshot-compression', 'deflate']), 'OK');
+    t.equal(await run(['SAVE']), 'OK');
+    t.same(sections(), [1, 0], 'deflate on request');
+    t.equal(await run(['CONFIG', 'SET', 'snapshot-compression', 'lz4']), 'OK');
+  }
 });
 
 
@@ -194,7 +187,7 @@ t.test('save points start a background save by themselves', async (t) => {
 
 
 t.test('directly on a worker: SAVE, BGSAVE, LASTSAVE and INFO are its own', { skip: isRedis && 'Shoal workers only' }, async (t) => {
-  const w = await RespClient.connect(target!.workerPorts[1]!);
+  const w = await RespClient.connect(node.target!.workerPorts[1]!);
   t.teardown(() => w.close());
   const file = shoalDumpFile(dataDir, 1);
   const before = (await stat(file)).mtimeMs;

@@ -1,10 +1,12 @@
-// Helpers of the append-only log tests (aof*.test.ts): a standalone shard process
-// (`node dist/bin/shoal-shard.js`) started and killed by pid, and a comparable dump of
+// A standalone shard process (`node dist/bin/shoal-shard.js`, one worker) started and
+// killed by pid, for the persistence tests (aof*.test.ts, encryption.test.ts): restart
+// on the same data directory, the worker's AOF files, and a comparable dump of
 // everything a worker holds (values and absolute expiry times).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RespClient, sleep, type RespValue } from '../helpers/run.js';
+import { RespClient, sleep, type RespValue } from './run.js';
 
 const DIST_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHARD_BIN = path.join(DIST_ROOT, 'bin', 'shoal-shard.js');
@@ -101,6 +103,25 @@ export async function waitPortFree(port: number): Promise<void> {
       return;
     }
   }
+}
+
+/** Kills `prev` (if any) and starts a shard on `port` over `dir` again, with a client. */
+export async function restartShard(port: number, dir: string, args: readonly string[], prev?: ShardProc): Promise<{ p: ShardProc; c: RespClient }> {
+  if (prev) {
+    await prev.killAndWait();
+    await waitPortFree(port);
+  }
+  const p = await ShardProc.start(port, dir, args);
+  const c = await RespClient.connect(port);
+  return { p, c };
+}
+
+/** The single worker's append-only log directory under data directory `dir`. */
+export const aofDir = (dir: string): string => path.join(dir, 'shard-0', 'worker-0', 'appendonlydir');
+
+/** Its incremental files, oldest first. */
+export async function incrFiles(dir: string): Promise<string[]> {
+  return (await readdir(aofDir(dir))).filter((f) => f.endsWith('.incr.aof')).sort().map((f) => path.join(aofDir(dir), f));
 }
 
 function sortPairs(flat: Buffer[]): string[] {
