@@ -35,12 +35,9 @@
  *
  * SAVE blocks the worker as Redis's does: one synchronous walk, encode and write.
  */
-import { open } from 'node:fs/promises';
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { inflateRawSync } from 'node:zlib';
-import { uncompressSync as lz4Uncompress } from 'lz4-napi';
 import type { WorkerServer } from '../worker/server.js';
 import type { Keyspace } from '../keyspace.js';
 import type { Ref } from '../arena/layout.js';
@@ -49,17 +46,17 @@ import type { CommandContext } from '../commands/context.js';
 import type { Logger } from '../../shared/log.js';
 import { keyIndexes } from '../../shared/commands/spec.js';
 import { hashKey, rev32 } from '../index/hash-index.js';
-import { dumpValue, restoreValue, TYPE_NAMES } from '../types/registry.js';
+import { dumpValue, restoreValue } from '../types/registry.js';
 import { ReplyWriter } from '../../shared/resp/reply-writer.js';
 import { ShoalError, ErrorCodes } from '../../shared/errors.js';
 import { parseSavePoints } from '../../shared/config/persistence-params.js';
 import { workerFile } from './data-dir.js';
 import { encodeSection, type SnapshotCompression } from './snapshot-encode.js';
 import { openSnapshotSink, type SnapshotSink } from './snapshot-pool.js';
-import { activeKeyring, fileKey, keyFor, newSnapshotSeal, unseal, type SnapshotSeal } from './encryption.js';
+import { readSnapshot, SnapshotDamage } from './snapshot-reader.js';
+import { activeKeyring, newSnapshotSeal, type SnapshotSeal } from './encryption.js';
 import {
-  encodeHeader, decodeHeader, decodeSectionHeader, encodeEnd, decodeEnd, recordBytes, crc32,
-  HEADER_BYTES, SECTION_HEADER_BYTES, END_BYTES, KIND_SECTION, KIND_END, FILE_FLAG_COMPRESSION, RECORD_FLAG_EXPIRE, SECTION_FLAG_DEFLATE, SECTION_FLAG_LZ4,
+  encodeHeader, encodeEnd, recordBytes, FILE_FLAG_COMPRESSION, RECORD_FLAG_EXPIRE,
 } from './snapshot-format.js';
 
 export interface SnapshotResult { keys: number; bytes: number; ms: number; maxPauseMs: number; cowKeys?: number; slices?: number; longSlices?: number }
@@ -529,27 +526,9 @@ export class SnapshotState {
  * already expired are skipped.
  */
 export async function loadSnapshot(server: WorkerServer, file: string, onProgress?: (done: number, total: number) => void, opts: { keepExpired?: boolean } = {}): Promise<{ keys: number }> {
-  const fh = await open(file, 'r');
   const st = server.snapshots;
   st.loading = true;
   try {
-    const size = (await fh.stat()).size;
-    const fail = (offset: number, what: string): ShoalError =>
-      persistenceError(`snapshot ${file} is damaged at byte offset ${offset}: ${what}; refusing to start (move the file away to start empty)`);
-    const read = async (offset: number, length: number): Promise<Buffer> => {
-      const b = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await fh.read(b, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got === length ? b : b.subarray(0, got);
-    };
-    const header = decodeHeader(await read(0, HEADER_BYTES));
-    if (typeof header === 'string') throw fail(0, header);
-    // An encrypted file needs its key (the id in the header) among the configured ones.
-    const sealKey = header.keyId === 0 ? null : fileKey(keyFor(activeKeyring(), header.keyId, file, 'snapshot'), header.salt!, 'sdb');
     const ctx = {
       ks: server.ks, out: new ReplyWriter(), server, client: undefined, resume: () => {},
     } as unknown as CommandContext;
@@ -558,100 +537,32 @@ export async function loadSnapshot(server: WorkerServer, file: string, onProgres
     // As Redis, a snapshot loads whole whatever maxmemory says; eviction applies after.
     server.evictor.limit = 0;
     server.ks.setPageCap(0);
-    let off = HEADER_BYTES;
-    let sections = 0;
-    let records = 0;
     let loaded = 0;
     let expired = 0;
-    for (;;) {
-      if (off >= size) throw fail(off, 'file ends before the end marker (truncated)');
-      const head = await read(off, Math.min(SECTION_HEADER_BYTES, size - off));
-      const kind = head[0]!;
-      if (kind === KIND_END) {
-        if (size - off < END_BYTES) throw fail(off, 'end marker truncated');
-        const end = decodeEnd(await read(off, END_BYTES));
-        if (typeof end === 'string') throw fail(off, end);
-        if (end.endOffset !== off || end.sections !== sections || end.records !== records) {
-          throw fail(off, `end marker disagrees with the file (${end.sections} sections, ${end.records} records, end at ${end.endOffset}; found ${sections}, ${records}, ${off})`);
-        }
-        if (off + END_BYTES !== size) throw fail(off + END_BYTES, 'bytes after the end marker');
-        break;
+    await readSnapshot(file, activeKeyring(), (type, exp, key, value, at) => {
+      // An AOF base keeps them (opts.keepExpired): the log replayed after it may touch them (recovery.ts).
+      if (exp !== 0 && exp <= now && opts.keepExpired !== true) {
+        expired++;
+        return;
       }
-      if (kind !== KIND_SECTION) throw fail(off, `unknown block kind 0x${kind.toString(16)}`);
-      if (head.length < SECTION_HEADER_BYTES) throw fail(off, 'section header truncated');
-      const sh = decodeSectionHeader(head);
-      if (typeof sh === 'string') throw fail(off, sh);
-      const start = off + SECTION_HEADER_BYTES;
-      if (start + sh.storedLength > size) throw fail(off, `section of ${sh.storedLength} bytes runs past the end of the file (truncated)`);
-      const stored = await read(start, sh.storedLength);
-      if (crc32(stored) !== sh.payloadCrc) throw fail(start, 'section checksum mismatch');
-      if (sh.sealed !== (sealKey !== null)) throw fail(off, sh.sealed ? 'encrypted section in a plain snapshot' : 'plain section in an encrypted snapshot');
-      let payload = stored;
-      if (sealKey !== null) {
-        const opened = unseal(sealKey, sections, stored, head.subarray(0, 12));
-        if (opened === null) throw fail(start, `section authentication failed (AES-GCM tag mismatch): its bytes were changed, or key id ${header.keyId} is not the key that wrote it`);
-        payload = opened;
+      ctx.out.pos = 0;
+      if (!restoreValue(ctx, key, type, value, exp)) {
+        const why = ctx.out.buf.toString('latin1', 1, Math.max(1, ctx.out.pos - 2));
+        if (/Bad data/.test(why)) throw new SnapshotDamage(file, at, 'a record\'s value is malformed');
+        throw persistenceError(`snapshot ${file}: cannot load the key at byte offset ${at} (${why})`);
       }
-      let raw: Buffer;
-      try {
-        raw = sh.codec === SECTION_FLAG_LZ4 ? lz4Uncompress(payload) : sh.codec === SECTION_FLAG_DEFLATE ? inflateRawSync(payload) : payload;
-      } catch (err) {
-        throw fail(start, `section does not decompress (${(err as Error).message})`);
-      }
-      if (raw.length !== sh.rawLength) throw fail(start, 'section length mismatch after decompression');
-      let p = 0;
-      for (let r = 0; r < sh.records; r++) {
-        const bad = (): ShoalError => fail(start, `malformed record ${r} of the section`);
-        if (p + 2 > raw.length) throw bad();
-        const type = raw[p]!;
-        const flags = raw[p + 1]!;
-        p += 2;
-        let exp = 0;
-        if (flags & RECORD_FLAG_EXPIRE) {
-          if (p + 8 > raw.length) throw bad();
-          exp = raw.readDoubleLE(p);
-          p += 8;
-        }
-        if (p + 4 > raw.length) throw bad();
-        const klen = raw.readUInt32LE(p);
-        p += 4;
-        if (p + klen + 4 > raw.length) throw bad();
-        const key = raw.subarray(p, p + klen);
-        p += klen;
-        const vlen = raw.readUInt32LE(p);
-        p += 4;
-        if (p + vlen > raw.length || TYPE_NAMES[type] === undefined) throw bad();
-        const value = raw.subarray(p, p + vlen);
-        p += vlen;
-        records++;
-        // An AOF base keeps them (opts.keepExpired): the log replayed after it may touch them (recovery.ts).
-        if (exp !== 0 && exp <= now && opts.keepExpired !== true) {
-          expired++;
-          continue;
-        }
-        ctx.out.pos = 0;
-        if (!restoreValue(ctx, key, type, value, exp)) {
-          const why = ctx.out.buf.toString('latin1', 1, Math.max(1, ctx.out.pos - 2));
-          if (/Bad data/.test(why)) throw bad();
-          throw persistenceError(`snapshot ${file}: cannot load the key at byte offset ${start} (${why})`);
-        }
-        loaded++;
-      }
-      if (p !== raw.length) throw fail(start, 'section holds bytes after its last record');
-      sections++;
-      off = start + sh.storedLength;
-      onProgress?.(off, size);
-    }
+      loaded++;
+    }, onProgress);
     st.lastLoadLoaded = loaded;
     st.lastLoadExpired = expired;
     return { keys: loaded };
   } catch (err) {
     server.ks.flush();
+    if (err instanceof SnapshotDamage) throw persistenceError(`${err.message}; refusing to start (move the file away to start empty)`);
     throw err;
   } finally {
     st.loading = false;
     server.applyConfig();
-    await fh.close();
   }
 }
 

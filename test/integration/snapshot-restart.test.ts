@@ -8,7 +8,7 @@
 
 import t from 'tap';
 import { mkdtemp, mkdir, rm, readFile, writeFile, readdir, stat } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
@@ -168,5 +168,30 @@ t.test('a flipped byte or a truncated snapshot stops the start', async (t) => {
   if (isShoal) {
     const leftovers = (await readdir(path.dirname(file))).filter((f) => f.includes('.tmp-'));
     t.same(leftovers, [], 'no temp files left behind');
+  }
+  if (isShoal) {
+    // shoal-check-snapshot judges the files as the start does.
+    const check = async (bytes: Buffer): Promise<{ code: number | null; out: string }> => {
+      const f = path.join(os.tmpdir(), `shoal-check-${process.pid}-${Date.now()}.sdb`);
+      await writeFile(f, bytes);
+      try {
+        const r = spawnSync(process.execPath, [path.join(DIST_ROOT, 'bin', 'shoal-check-snapshot.js'), f], { encoding: 'utf8', timeout: 30_000 });
+        return { code: r.status, out: r.stdout + r.stderr };
+      } finally {
+        await rm(f, { force: true });
+      }
+    };
+    const ok = await check(good);
+    t.equal(ok.code, 0, 'a good file passes');
+    t.match(ok.out, /: OK, \d+ keys \(.*string \d+.*\) in \d+ sections/, 'keys per type');
+    const flippedCheck = await check(bad);
+    t.equal(flippedCheck.code, 1, 'a flipped byte: exit 1');
+    t.match(flippedCheck.out, /DAMAGED at byte offset \d+: /, 'names the offset');
+    const cut = await check(good.subarray(0, good.length - 40));
+    t.equal(cut.code, 1, 'a truncated file: exit 1');
+    t.match(cut.out, /DAMAGED at byte offset \d+: /);
+    const none = spawnSync(process.execPath, [path.join(DIST_ROOT, 'bin', 'shoal-check-snapshot.js'), '/nonexistent/dump.sdb'], { encoding: 'utf8' });
+    t.equal(none.status, 2, 'a missing file: exit 2');
+    t.match(none.stderr, /ENOENT|no such file/);
   }
 });
