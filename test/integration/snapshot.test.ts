@@ -10,7 +10,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isRedis, isShoal } from '../helpers/cluster.js';
-import { RestartableTarget } from '../helpers/restartable.js';
+import { RestartableTarget, dumpFiles as dumpFilesOf, populateEveryType, range } from '../helpers/restartable.js';
 import { RespClient, err, expectReplies, infoNum, info, pollUntil, sleep, type RespValue } from '../helpers/run.js';
 import { readSnapshotFile, shoalDumpFile } from '../helpers/snapshot-file.js';
 
@@ -26,35 +26,13 @@ t.teardown(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-/** The dump files of the target (Shoal: one per worker). */
-function dumpFiles(): string[] {
-  return isShoal ? [shoalDumpFile(dataDir, 0), shoalDumpFile(dataDir, 1)] : [path.join(dataDir, 'dump.rdb')];
-}
+const dumpFiles = (): string[] => dumpFilesOf(dataDir);
 
 await start();
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const KEYS: string[] = [];
 async function populate(): Promise<void> {
-  const cmds: Array<Array<string | Buffer>> = [
-    ['SET', 's:plain', 'hello'], ['SET', 's:int', '12345'], ['SET', 's:neg', '-7'], ['SET', 's:empty', ''],
-    ['SET', 's:bin', Buffer.from([0, 1, 0xff, 13, 10, 0x80])], ['SET', 's:big', 'x'.repeat(200_000)],
-    ['RPUSH', 'l:small', 'a', 'b', 'c'], ['RPUSH', 'l:big', ...range(2000).map(String)],
-    ['HSET', 'h:small', 'f1', 'v1', 'f2', 'v2'], ['HSET', 'h:big', ...range(600).flatMap((i) => [`f${i}`, `v${i}`])],
-    ['SADD', 'set:int', '1', '2', '3'], ['SADD', 'set:str', 'a', 'b'], ['SADD', 'set:big', ...range(1000).map(String)],
-    ['ZADD', 'z:small', '1', 'a', '2.5', 'b', '-inf', 'c'],
-    ['ZADD', 'z:big', ...range(300).flatMap((i) => [String(i * 1.5), `m${i}`]), 'inf', 'top', '-3.25e-5', 'tiny'],
-    ['SETBIT', 'bits', '1000', '1'], ['SETBIT', 'bits', '7', '1'],
-    ['PFADD', 'hll', ...range(1000).map((i) => `e${i}`)],
-    ['SET', 'ttl:long', 'v', 'PX', '3600000'], ['HSET', 'ttl:hash', 'a', '1'], ['PEXPIRE', 'ttl:hash', '7200000'],
-    ['RPUSH', 'ttl:list', ...range(500).map(String)], ['EXPIRE', 'ttl:list', '9000'],
-  ];
-  if (isShoal) cmds.push(['BF.ADD', 'bf', 'apple'], ['BF.ADD', 'bf', 'pear']);
-  for (const c of cmds) {
-    const r = await run(c);
-    if (r !== null && typeof r === 'object' && 'error' in r) throw new Error(`${String(c[0])}: ${r.error}`);
-  }
-  KEYS.push(...new Set(cmds.filter((c) => c[0] !== 'PEXPIRE' && c[0] !== 'EXPIRE').map((c) => String(c[1]))));
+  KEYS.push(...await populateEveryType(run));
 }
 
 
