@@ -139,8 +139,9 @@ export async function takeBackup(opts: BackupOptions): Promise<BackupManifest> {
       const rel = join(`shard-${w.shard}`, `worker-${w.worker}`, dbfilename);
       mkdirSync(join(out, `shard-${w.shard}`, `worker-${w.worker}`), { recursive: true });
       copyFileSync(src, join(out, rel));
-      const bytes = readFileSync(join(out, rel)).length;
-      workers.push({ shard: w.shard, worker: w.worker, slots: w.slots, file: rel, bytes, sha256: sha256(join(out, rel)) });
+      const copy = readFileSync(join(out, rel));
+      const bytes = copy.length;
+      workers.push({ shard: w.shard, worker: w.worker, slots: w.slots, file: rel, bytes, sha256: createHash('sha256').update(copy).digest('hex') });
       opts.progress(`copied shard ${w.shard} worker ${w.worker}: ${bytes} bytes`);
     }
     const shards = new Set(topology.workers.map((w) => w.shard)).size;

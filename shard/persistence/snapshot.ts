@@ -35,7 +35,7 @@
  *
  * SAVE blocks the worker as Redis's does: one synchronous walk, encode and write.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { WorkerServer } from '../worker/server.js';
@@ -564,28 +564,4 @@ export async function loadSnapshot(server: WorkerServer, file: string, onProgres
     st.loading = false;
     server.applyConfig();
   }
-}
-
-/**
- * Start-up load: `<worker dir>/<dbfilename>` if it exists. Called by shard/worker/main.ts
- * before the worker listens (the append-only log's recovery decides when it owns start-up).
- */
-export async function loadAtStart(server: WorkerServer, log?: Logger, onProgress?: () => void): Promise<void> {
-  const st = server.snapshots;
-  if (log) st.log = log;
-  const file = st.file;
-  st.removeStaleTemps();
-  if (!existsSync(file)) return;
-  const t0 = performance.now();
-  let lastLog = t0;
-  log?.info({ file }, 'loading snapshot');
-  const { keys } = await loadSnapshot(server, file, (done, total) => {
-    onProgress?.();
-    const t = performance.now();
-    if (t - lastLog >= 1000) {
-      lastLog = t;
-      log?.info({ file, done, total, percent: Math.floor((done / total) * 100) }, 'loading snapshot');
-    }
-  });
-  log?.info({ file, keys, expiredSkipped: st.lastLoadExpired, ms: Math.round(performance.now() - t0) }, 'snapshot loaded');
 }

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RespClient, pollUntil, parseInfo } from '../helpers/run.js';
 import { isRedis } from '../helpers/cluster.js';
-import { ShardProc, dumpState, waitPortFree, CHECK_AOF_BIN } from '../helpers/shard-process.js';
+import { ShardProc, dumpState, waitPortFree, aofDir, CHECK_AOF_BIN } from '../helpers/shard-process.js';
 
 const execFileP = promisify(execFile);
 
@@ -32,7 +32,6 @@ if (isRedis) {
   const K1_OTHER = '1 ' + '33'.repeat(32);
   const MARK = 'PLAINTEXT-MARKER-7f3a';
   const workerDir = (dir: string) => path.join(dir, 'shard-0', 'worker-0');
-  const aofDir = (dir: string) => path.join(workerDir(dir), 'appendonlydir');
   const dumpFile = (dir: string) => path.join(workerDir(dir), 'dump.sdb');
   const procs: ShardProc[] = [];
   t.teardown(() => {
