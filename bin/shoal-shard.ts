@@ -12,15 +12,15 @@ and the ports after it; each speaks RESP like a Redis Cluster node:
   shoal-shard --port 7000 --workers 1 && redis-cli -p 7000 SET a b`;
 
 try {
-  const { config, flags } = loadConfig({ extraFlags: { topology: { type: 'string' }, shard: { type: 'string' } } });
+  const { config, flags } = loadConfig({ extraFlags: { topology: { type: 'string' }, shard: { type: 'string' }, node: { type: 'string' } } });
   if (flags['help']) {
-    process.stdout.write(helpText(USAGE, ['--topology FILE        topology file written by the manager', '--shard N              this shard\'s index in the topology']));
+    process.stdout.write(helpText(USAGE, ['--topology FILE        topology file written by the manager', '--shard N              this shard\'s index in the topology', '--node NAME            the shard process to run (shard-N, shard-N-replica-R; default shard-<--shard>)']));
     process.exit(0);
   }
   // For a standalone shard, --port names the first worker port.
   if (!flags['topology'] && typeof flags['port'] === 'string' && typeof flags['shard-port'] !== 'string') config.shardBasePort = config.port;
   const shardFlag = typeof flags['shard'] === 'string' ? Number(flags['shard']) : 0;
-  await runShard({ config, shard: shardFlag, ...(typeof flags['topology'] === 'string' ? { topologyFile: flags['topology'] } : {}) });
+  await runShard({ config, shard: shardFlag, ...(typeof flags['node'] === 'string' ? { node: flags['node'] } : {}), ...(typeof flags['topology'] === 'string' ? { topologyFile: flags['topology'] } : {}) });
 } catch (err) {
   process.stderr.write(`shoal-shard: ${err instanceof ShoalError ? err.message : String((err as Error)?.stack ?? err)}\n`);
   process.exit(1);

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RespClient, RespError, type Reply } from '../loadtest/resp-client.js';
-import type { Topology, SlotRange } from '../shared/cluster/topology.js';
+import { endpointNode, type Topology, type SlotRange } from '../shared/cluster/topology.js';
 import { ShoalError, ErrorCodes } from '../shared/errors.js';
 
 export const BACKUP_FORMAT = 'shoal-backup-1';
@@ -134,7 +134,7 @@ export async function takeBackup(opts: BackupOptions): Promise<BackupManifest> {
     mkdirSync(out, { recursive: true });
     const workers: BackupWorker[] = [];
     for (const w of topology.workers) {
-      const src = join(dataDir, `shard-${w.shard}`, `worker-${w.worker}`, dbfilename);
+      const src = join(dataDir, endpointNode(w), `worker-${w.worker}`, dbfilename);
       if (!existsSync(src)) fail(`worker ${w.shard}/${w.worker} has no snapshot at ${src}`);
       const rel = join(`shard-${w.shard}`, `worker-${w.worker}`, dbfilename);
       mkdirSync(join(out, `shard-${w.shard}`, `worker-${w.worker}`), { recursive: true });

@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { readFileSync } from 'node:fs';
 import type { ShoalConfig } from '../shared/config/schema.js';
 import type { Topology, WorkerEndpoint } from '../shared/cluster/topology.js';
-import { staticWorkers } from '../shared/cluster/topology.js';
+import { staticWorkers, endpointNode, nodeName } from '../shared/cluster/topology.js';
 import { createLogger } from '../shared/log.js';
 import { ShoalError, ErrorCodes } from '../shared/errors.js';
 import { serverTlsOptions } from '../shared/tls/settings.js';
@@ -20,6 +20,8 @@ export interface ShardOptions {
   config: ShoalConfig;
   /** This shard's index in the topology. */
   shard: number;
+  /** The shard process to run (its endpoints in the topology, primaries or replicas); default `shard-<shard>`. */
+  node?: string;
   /** Topology file written by the manager; absent = standalone (this shard owns all slots). */
   topologyFile?: string;
 }
@@ -38,23 +40,26 @@ export async function runShard(opts: ShardOptions): Promise<void> {
   // collects once when a worker goes quiet after a burst.
   setFlagsFromString('--expose-gc');
   const { config } = opts;
-  const log = createLogger('shoal-shard', config.logLevel).child({ shard: opts.shard });
+  const log = createLogger('shoal-shard', config.logLevel).child({ shard: opts.shard, node: opts.node ?? nodeName(opts.shard) });
   let workers: WorkerEndpoint[];
+  let replicas: WorkerEndpoint[] = [];
   let epoch = 1;
   if (opts.topologyFile) {
     const topo = JSON.parse(readFileSync(opts.topologyFile, 'utf8')) as Topology;
     workers = topo.workers;
+    replicas = topo.replicas ?? [];
     epoch = topo.epoch;
   } else {
     workers = staticWorkers(config.host, config.shardBasePort, 1, config.workers);
   }
-  const mine = workers.filter((w) => w.shard === opts.shard);
+  const node = opts.node ?? nodeName(opts.shard);
+  const mine = [...workers, ...replicas].filter((w) => endpointNode(w) === node);
   if (config.tlsCluster === 'yes') serverTlsOptions(config); // a bad TLS file fails here, naming its key
-  if (mine.length === 0) throw new ShoalError(ErrorCodes.TOPOLOGY, `shard ${opts.shard} has no workers in the topology`);
+  if (mine.length === 0) throw new ShoalError(ErrorCodes.TOPOLOGY, `shard process ${node} has no workers in the topology`);
 
   const threads: Worker[] = [];
   await Promise.all(mine.map((self) => new Promise<void>((resolve, reject) => {
-    const init: WorkerInit = { self, topology: workers, epoch, config };
+    const init: WorkerInit = { self, topology: workers, replicas, epoch, config };
     const t = new Worker(new URL('./worker/main.js', import.meta.url), {
       workerData: init,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
@@ -64,7 +69,7 @@ export async function runShard(opts: ShardOptions): Promise<void> {
     t.on('message', (m: { type: string; error?: { code: typeof ErrorCodes[keyof typeof ErrorCodes]; message: string } }) => {
       if (m.type === 'listening') {
         clearTimeout(timer);
-        log.info({ worker: self.worker, port: self.port, slots: self.slots }, 'worker listening');
+        log.info({ worker: self.worker, port: self.port, slots: self.slots, role: self.role ?? 'primary' }, 'worker listening');
         resolve();
       } else if (m.type === 'snapshot-sink') {
         serveSnapshotSink(t, m as unknown as Parameters<typeof serveSnapshotSink>[1]);

@@ -67,7 +67,9 @@ export interface CommandEntry {
 
 export interface WorkerInit {
   self: WorkerEndpoint;
+  /** The primaries (slot owners). `self` is among them, or among `replicas`. */
   topology: WorkerEndpoint[];
+  replicas: WorkerEndpoint[];
   epoch: number;
   config: ShoalConfig;
 }

@@ -31,6 +31,20 @@ export interface ShoalConfig {
   autoAofRewriteMinSize: number;
   /** Encryption at rest: key file ('' = none; shard/persistence/encryption.ts). */
   encryptionKeyFile: string;
+  /** Replication and failover (docs/replication.md). Replicas per primary worker in the embedded cluster. */
+  replicas: number;
+  /** Default consistency level of a client connection (CONSISTENCY overrides it per connection). */
+  consistency: 'eventual' | 'strong' | 'session';
+  replBacklogSize: number;
+  minReplicasToWrite: number;
+  minReplicasMaxLag: number;
+  /** Manager: health-check period, misses before a primary is declared failed, primary lease. */
+  failoverCheckMs: number;
+  failoverMisses: number;
+  leaseMs: number;
+  /** Cluster mode: etcd endpoints ("http://h:2379,..."; '' = embedded mode, topology in a local file). */
+  etcdEndpoints: string;
+  etcdPrefix: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   protoMaxBulkLen: number;
   upstreamTimeoutMs: number;
@@ -148,6 +162,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'autoAofRewritePercentage', kind: { type: 'int', min: 0, max: 2147483647 }, default: 100, env: 'SHOAL_AUTO_AOF_REWRITE_PERCENTAGE', flag: 'auto-aof-rewrite-percentage', help: 'rewrite the log when it grew this % over its size after the last rewrite (0 = never)' },
   { key: 'autoAofRewriteMinSize', kind: { type: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER }, default: 64 * 1024 * 1024, env: 'SHOAL_AUTO_AOF_REWRITE_MIN_SIZE', flag: 'auto-aof-rewrite-min-size', help: 'no automatic rewrite below this log size' },
   { key: 'encryptionKeyFile', kind: { type: 'string' }, default: '', env: 'SHOAL_ENCRYPTION_KEY_FILE', flag: 'encryption-key-file', help: 'AES-256-GCM encryption at rest of snapshots and the log: a file of "<key-id> <64 hex>" lines, the last one current (env SHOAL_ENCRYPTION_KEYS may hold the same lines; docs/persistence.md)' },
+  { key: 'replicas', kind: { type: 'int', min: 0, max: 5 }, default: 1, env: 'SHOAL_REPLICAS', flag: 'replicas', help: 'replicas of every primary worker in the embedded cluster, each set in its own shard process (docs/replication.md)' },
+  { key: 'consistency', kind: { type: 'enum', values: ['eventual', 'strong', 'session'] }, default: 'session', env: 'SHOAL_CONSISTENCY', flag: 'consistency', help: 'default per connection (CONSISTENCY overrides): eventual = ack after the primary applies, reads may go to replicas; strong = ack after every in-sync replica has the write, reads from the primary; session = read-your-writes and monotonic reads, replicas serve reads once caught up' },
+  { key: 'replBacklogSize', kind: { type: 'bytes', min: 16 * 1024, max: 2 ** 40 }, default: 1024 * 1024, env: 'SHOAL_REPL_BACKLOG_SIZE', flag: 'repl-backlog-size', help: 'replication backlog per primary worker: a replica that reconnects within it resyncs partially' },
+  { key: 'minReplicasToWrite', kind: { type: 'int', min: 0, max: 2147483647 }, default: 0, env: 'SHOAL_MIN_REPLICAS_TO_WRITE', flag: 'min-replicas-to-write', help: 'a primary refuses writes (-NOREPLICAS) with fewer good replicas than this (0 = off)' },
+  { key: 'minReplicasMaxLag', kind: { type: 'int', min: 0, max: 2147483647 }, default: 10, env: 'SHOAL_MIN_REPLICAS_MAX_LAG', flag: 'min-replicas-max-lag', help: 'seconds since its last ack within which a replica counts as good' },
+  { key: 'failoverCheckMs', kind: { type: 'int', min: 10, max: 60000 }, default: 100, env: 'SHOAL_FAILOVER_CHECK_MS', flag: 'failover-check-ms', help: 'manager: health-check period of every primary and replica' },
+  { key: 'failoverMisses', kind: { type: 'int', min: 1, max: 1000 }, default: 5, env: 'SHOAL_FAILOVER_MISSES', flag: 'failover-misses', help: 'manager: consecutive missed checks before a primary is declared failed and its replica promoted' },
+  { key: 'leaseMs', kind: { type: 'int', min: 10, max: 600000 }, default: 400, env: 'SHOAL_LEASE_MS', flag: 'lease-ms', help: 'primary lease renewed by each health check: a primary not renewed within it stops acknowledging writes (keep below failover-check-ms x failover-misses)' },
+  { key: 'etcdEndpoints', kind: { type: 'string' }, default: '', env: 'SHOAL_ETCD_ENDPOINTS', flag: 'etcd-endpoints', help: 'cluster mode: comma-separated etcd endpoints holding topology and manager leadership ("" = embedded mode, topology in <data-dir>/topology.json)' },
+  { key: 'etcdPrefix', kind: { type: 'string' }, default: '/shoal', env: 'SHOAL_ETCD_PREFIX', flag: 'etcd-prefix', help: 'cluster mode: key prefix of this cluster in etcd' },
   { key: 'logLevel', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', env: 'SHOAL_LOG_LEVEL', flag: 'log-level', help: 'pino log level' },
   { key: 'protoMaxBulkLen', kind: { type: 'bytes', min: 1024 * 1024, max: 2 ** 32 }, default: 512 * 1024 * 1024, env: 'SHOAL_PROTO_MAX_BULK_LEN', flag: 'proto-max-bulk-len', help: 'largest bulk string a client may send (proto-max-bulk-len)' },
   { key: 'upstreamTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 5000, env: 'SHOAL_UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', help: 'proxy: fail a request whose shard has not answered within this time' },

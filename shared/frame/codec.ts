@@ -16,6 +16,15 @@
  * kind CONTROL: payload = one msgpack value (admin/control messages; not on the hot
  *               path).
  * flags bit 0 (FLAG_RESP3): encode the batch's replies as RESP3.
+ * flags bit 1 (FLAG_STRONG, BATCH): strong consistency — the worker (a primary) sends
+ *               the REPLIES frame only once every in-sync replica acknowledged the
+ *               replication offset reached at the end of the batch.
+ * flags bit 2 (FLAG_OFFSET): on a BATCH, asks for the worker's replication offset; the
+ *               REPLIES frame then carries the same flag and its payload starts with
+ *               8 bytes: the offset after the batch (a primary's master_repl_offset,
+ *               a replica's applied offset) as a little-endian u64 (readOffset /
+ *               writeOffset), followed by the `count` replies. Session consistency
+ *               (proxy) tracks these per client.
  *
  * Arguments stay in the client's RESP encoding end to end; only the 12-byte header is
  * added per batch, not per command. Integers are little-endian.
@@ -27,6 +36,21 @@ export const FRAME_HEADER = 12;
 export const FrameKind = { BATCH: 1, REPLIES: 2, CONTROL: 3 } as const;
 export type FrameKindValue = (typeof FrameKind)[keyof typeof FrameKind];
 export const FLAG_RESP3 = 1;
+export const FLAG_STRONG = 2;
+export const FLAG_OFFSET = 4;
+/** Bytes of the replication offset leading a FLAG_OFFSET REPLIES payload. */
+export const OFFSET_BYTES = 8;
+
+/** Writes a replication offset (< 2^53) at dst[at..at+8). */
+export function writeOffset(dst: Buffer, at: number, offset: number): void {
+  dst.writeUInt32LE(offset % 0x100000000, at);
+  dst.writeUInt32LE(Math.floor(offset / 0x100000000), at + 4);
+}
+
+/** Reads an offset written by writeOffset. */
+export function readOffset(src: Buffer, at: number): number {
+  return src.readUInt32LE(at) + src.readUInt32LE(at + 4) * 0x100000000;
+}
 /** Upper bound on a single frame's payload; a larger one is a corrupt link. */
 export const FRAME_MAX_PAYLOAD = 1024 * 1024 * 1024;
 

@@ -24,8 +24,10 @@ export type TargetKind = 'shoal' | 'redis';
 export type Target = {
   /** The client-facing port (Shoal proxy or redis-server). */
   port: number;
-  /** Shard worker ports (Shoal only; empty for redis). */
+  /** Shard worker ports (Shoal only; empty for redis): the primaries at start. */
   workerPorts: number[];
+  /** Replica worker ports at start (Shoal with `replicas`; else empty). */
+  replicaPorts?: number[];
   /** Admin HTTP port (Shoal only; 0 for redis). */
   httpPort: number;
   /** Every pid known to belong to the target (launcher first). */
@@ -58,6 +60,8 @@ export type StartOptions = {
   dataDir?: string;
   /** Shoal: how long to wait for every port to answer (default READY_TIMEOUT_MS). */
   readyTimeoutMs?: number;
+  /** Shoal: replicas per primary worker (`--replicas`; default 0 in tests). */
+  replicas?: number;
 };
 
 /** Compiled repo root: this file lives at dist/test/helpers/cluster.js. */
@@ -264,11 +268,14 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
   const workers = opts.workers ?? 2;
   const shards = opts.shards;
   const totalWorkers = workers * (shards ?? 1);
+  const replicas = opts.replicas ?? 0;
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const [port, httpPort] = [await freePortRange(1), await freePortRange(1)];
-    const shardPort = await freePortRange(totalWorkers);
+    const shardPort = await freePortRange(totalWorkers * (1 + replicas));
     const workerPorts = Array.from({ length: totalWorkers }, (_, i) => shardPort + i);
+    // Replica set r of primary i listens on shardPort + r * totalWorkers + i (shared/cluster/topology.ts staticReplicas).
+    const replicaPorts = Array.from({ length: totalWorkers * replicas }, (_, i) => shardPort + totalWorkers + i);
     const dataDir = opts.dataDir ?? await mkdtemp(path.join(os.tmpdir(), 'shoal-test-'));
     const args = [
       LAUNCHER,
@@ -279,6 +286,8 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
       ...(shards !== undefined ? ['--shards', String(shards)] : []),
       '--data-dir', dataDir,
       '--proxy-processes', String(opts.proxyProcesses ?? 1),
+      // Replicas only when a test asks: the launcher's default (one per primary) would double every test's processes.
+      '--replicas', String(replicas),
       // No save points unless a test asks (env SHOAL_SAVE or CONFIG SET), as the redis
       // target runs with --save '': no background snapshot in the middle of a measurement.
       ...(opts.env?.['SHOAL_SAVE'] === undefined ? ['--save', ''] : []),
@@ -287,7 +296,7 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
     const topoPids: number[] = [];
     const extraPids = (): number[] => topoPids;
     try {
-      await waitReady(sp, opts.tlsWorkers ? [port] : [port, ...workerPorts], 'shoal', extraPids, opts.readyTimeoutMs);
+      await waitReady(sp, opts.tlsWorkers ? [port] : [port, ...workerPorts, ...replicaPorts], 'shoal', extraPids, opts.readyTimeoutMs);
     } catch (err) {
       lastErr = err;
       // Port races with other test files: retry with new ports when it looks like one.
@@ -327,6 +336,7 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
     return {
       port,
       workerPorts,
+      replicaPorts,
       httpPort,
       pids,
       kind: 'shoal',
