@@ -8,7 +8,10 @@ const USAGE = `Usage: shoal-proxy [options]
 
 Serves RESP on --port and HTTP (/healthz, /topology) on --http-port, routing each
 key to the shard worker that owns its hash slot. Without --topology the workers are
-assumed at --shard-port and up (--shards x --workers of them).`;
+assumed at --shard-port and up (--shards x --workers of them). In cluster mode
+(--etcd-endpoints) the topology comes from etcd and is followed as it changes
+(docs/cluster-mode.md):
+  shoal-proxy --etcd-endpoints http://10.0.0.1:2379,http://10.0.0.2:2379 --port 6379`;
 
 try {
   const { config, flags } = loadConfig({ extraFlags: { topology: { type: 'string' } } });

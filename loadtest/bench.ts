@@ -14,6 +14,8 @@
 //   latency     macro/latency.ts   open-loop latency: percentiles at 50 % of the proxy's closed-loop max
 //   maxrate     macro/max-rate.ts  open loop: highest rate with p99 < 1 ms, proxy vs redis (issue 9)
 //   persistence macro/persistence.ts  AOF SET throughput (everysec/always) and a 1M-key snapshot vs redis (issue 7)
+//   replication macro/replication.ts  SET -P 16 with 0/1 replica (eventual, strong) vs redis +- replica, lag p99 (issue 8)
+//   failover    macro/failover.ts  kill -9 of a primary under writes: time to first write, acked writes lost, vs Redis Cluster (issue 8)
 // A scenario that fails is reported as failed and the next one still runs; the exit
 // code is the first failure's. Shared plumbing: macro/harness.ts, macro/load.ts.
 //
@@ -54,6 +56,8 @@ import { runTypeMemory } from './macro/type-memory.js';
 import { runFanout } from './macro/fanout.js';
 import { runPubsub } from './macro/pubsub.js';
 import { PERSISTENCE_KNOBS, runPersistence } from './macro/persistence.js';
+import { FAILOVER_KNOBS, runFailover } from './macro/failover.js';
+import { REPLICATION_KNOBS, runReplication } from './macro/replication.js';
 
 const HELP = `usage: npm run bench   (= npm run build && node dist/loadtest/bench.js [--help])
 
@@ -63,7 +67,7 @@ loadtest/README.md; \`node dist/loadtest/report/render.js\` redraws the charts o
 existing RESULTS.md from its tables).
 
 Environment:
-  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency,maxrate,fanout,pubsub,persistence   which scenarios (default all)
+  SCENARIOS=micro,throughput,datatypes,memory,typememory,churn,hitratio,cost,tls,latency,maxrate,fanout,pubsub,persistence,replication,failover   which scenarios (default all)
   fanout: FANOUT_WS=1000 FANOUT_RESP=1000 subscribers, FANOUT_RATE=50 (PUBLISH/s), FANOUT_WINDOW=4, FANOUT_SECS=5
   pubsub: PUBSUB_SUBS=10 subscribers, PUBSUB_N=200000 PUBLISHes, PUBSUB_CLIENTS=50, PUBSUB_PIPELINE=16, PUBSUB_SIZE=32, PUBSUB_ROUNDS=2
   throughput (redis-benchmark SET/GET, -P 1 and 16, Shoal vs redis):
@@ -105,6 +109,12 @@ Environment:
             aof: PERSIST_MODES=everysec,always,off (off = appendonly no; also: no) PERSIST_TARGETS=cluster,shard
                  PERSIST_KEYSPACE=100000 PERSIST_PIPELINE=16; uses ROUNDS, DURATION
             snapshot: PERSIST_KEYS=1000000 PERSIST_VALUE=100 PERSIST_SNAP_ROUNDS=1 PERSIST_TIMEOUT=300 (s per BGSAVE/restart)
+  replication: (issue 8; ~3 min) REPL_CONFIGS=none,eventual,strong REPL_PIPELINE=16 REPL_CLIENTS=50 REPL_VALUE=100
+            REPL_KEYSPACE=100000 LAG_SAMPLE_MS=5 LAG_RUNS=1; uses ROUNDS, DURATION
+  failover: (issue 8; ~10 min) FAILOVER_TARGETS=strong,eventual,redis FAILOVER_KILLS=20 FAILOVER_REDIS_KILLS=10
+            FAILOVER_BLOCKS=2 FAILOVER_CLIENTS=20 FAILOVER_GAP_MS=5 FAILOVER_VALUE=32 FAILOVER_TIMEOUT=30 (s to first write)
+            FAILOVER_RECOVER_TIMEOUT=90 FAILOVER_SETTLE_MS=1500 FAILOVER_SHARDS=2 FAILOVER_WORKERS=1 FAILOVER_NODE_TIMEOUT=1000
+            FAILOVER_PORT_LO=26000 FAILOVER_PORT_HI=26999 (ports of the Shoal and Redis Cluster processes of both scenarios)
   KEEP_WORK=1          keep the work dir (server logs, raw outputs)
   NO_RESULTS=1         do not write loadtest/RESULTS.md
   RESULTS_FILE=PATH    write (and carry sections over from) PATH instead
@@ -136,9 +146,10 @@ const KNOBS = ['SCENARIOS', 'BENCH_ACL', 'ROUNDS', 'DURATION', 'TARGETS', 'SKIP_
   'PUBSUB_SUBS', 'PUBSUB_N', 'PUBSUB_CLIENTS', 'PUBSUB_PIPELINE', 'PUBSUB_SIZE', 'PUBSUB_ROUNDS',
   'COST_MAXMEMORY', 'COST_TESTS', 'COST_PIPELINE', 'COST_KEYSPACE', 'COST_TTL_PCT', 'COST_REDIS',
   'DATATYPE_TESTS', 'DATATYPE_PIPELINE', 'TYPEMEM_SCALE', 'TYPEMEM_DATASETS', 'TYPEMEM_TARGETS',
-  'TLS_TARGETS', 'TLS_TESTS', 'TLS_PIPELINES', 'TLS_KEYSPACE', ...LATENCY_KNOBS, ...MAXRATE_KNOBS, ...PERSISTENCE_KNOBS];
+  'TLS_TARGETS', 'TLS_TESTS', 'TLS_PIPELINES', 'TLS_KEYSPACE', ...LATENCY_KNOBS, ...MAXRATE_KNOBS, ...PERSISTENCE_KNOBS,
+  ...REPLICATION_KNOBS, ...FAILOVER_KNOBS];
 /** Every scenario, in the order they run and appear in RESULTS.md. */
-const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency', 'maxrate', 'fanout', 'pubsub', 'persistence'];
+const ALL_SCENARIOS = ['micro', 'throughput', 'datatypes', 'memory', 'typememory', 'churn', 'hitratio', 'cost', 'tls', 'latency', 'maxrate', 'fanout', 'pubsub', 'persistence', 'replication', 'failover'];
 /** redis-benchmark tests of the datatypes scenario (collections), at DATATYPE_PIPELINE. */
 const DATATYPE_TESTS = envList('DATATYPE_TESTS', 'lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100').map((t) => t.toLowerCase());
 const DATATYPE_PIPELINE = envNum('DATATYPE_PIPELINE', 16);
@@ -637,6 +648,8 @@ async function main(): Promise<void> {
   await scenario('fanout', runFanout);
   await scenario('pubsub', runPubsub);
   await scenario('persistence', runPersistence);
+  await scenario('replication', runReplication);
+  await scenario('failover', runFailover);
 
   console.log(`# ${commandLine()}  (${os.availableParallelism()} cpus, node ${process.version})`);
   for (const x of sections) if (x.text) console.log(`\n[${x.scenario}]\n${x.text}`);

@@ -16,6 +16,7 @@ import { OutputClass, type LimitedClient } from './client-limits.js';
 import type { ProxyServer } from './proxy-server.js';
 import type { ClientTransaction } from './transactions.js';
 import type { ClientPubSub } from './pubsub/commands.js';
+import type { ClientReplication } from './consistency.js';
 
 /** What a muted slot (CLIENT REPLY OFF/SKIP) holds instead of its reply. */
 const MUTED = Buffer.alloc(0);
@@ -68,6 +69,8 @@ export class ProxyClient implements LimitedClient, DrainWaiter {
   tx: ClientTransaction | null = null;
   /** Channels, patterns and shard channels it subscribed (proxy/pubsub/commands.ts); null until the first. */
   pubsub: ClientPubSub | null = null;
+  /** CONSISTENCY level, session offsets, groups written since WAIT (proxy/consistency.ts); null until needed. */
+  repl: ClientReplication | null = null;
   readonly #server: ProxyServer;
   readonly #decoder: RespDecoder;
   #queue: ReplySlot[] = [];
@@ -263,6 +266,7 @@ export class ProxyClient implements LimitedClient, DrainWaiter {
     this.readAt = this.#server.metrics.readStart(); // its time starts now, not when the pause held it
     this.#server.dispatch(this, argv);
     this.#server.noTouchNow = false;
+    this.#server.batchFlags = 0;
     if (this.state.flags & (kReplySkip | kReplySkipNext)) this.advanceReplySkip();
     if (this.state.flags & kClosing) this.socket.pause();
     else this.runBuffered();
@@ -377,6 +381,7 @@ export class ProxyClient implements LimitedClient, DrainWaiter {
     } finally {
       // Sends made after this read (gathered commands' later steps) are not this client's.
       server.noTouchNow = false;
+      server.batchFlags = 0;
     }
     if (this.outstanding > this.#window && !(this.#pause & PAUSE_REPLIES)) this.pauseReading(PAUSE_REPLIES);
     const saturated = server.upstreamPressure.take();

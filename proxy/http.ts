@@ -37,6 +37,8 @@ import { pingWorkers, workerStats } from './shard-stats.js';
 import { attachPubSub } from './pubsub/websocket.js';
 import { attachDashboard } from './dashboard/dashboard.js';
 import type { AclStore } from './acl/acl-store.js';
+import { describeReplication } from './topology-view.js';
+import type { TopologySource } from '../shared/cluster/topology-source.js';
 
 /** How long /metrics and /readyz wait for the proxy processes. */
 const ASK_TIMEOUT_MS = 1000;
@@ -48,6 +50,8 @@ export interface HttpOptions {
   config: ShoalConfig;
   /** The manager's topology file; without one the workers come from the config (shards x workers). */
   topologyFile?: string;
+  /** Cluster mode: the topology as etcd holds it (shared/cluster/etcd-topology-source.ts). */
+  topologySource?: TopologySource;
   log: Logger;
   /** The ProxyServer's ACL in single-process mode, for WebSocket pub/sub; the primary keeps a copy. */
   acl?: AclStore;
@@ -71,6 +75,7 @@ const json = (status: number, value: unknown): Reply => ({ status, type: 'applic
 
 /** The topology as the manager wrote it, or as the config describes it; throws when unreadable. */
 function loadTopology(opts: HttpOptions): Topology {
+  if (opts.topologySource !== undefined) return structuredClone(opts.topologySource.current);
   if (opts.topologyFile === undefined) {
     const c = opts.config;
     return { epoch: 1, workers: staticWorkers(c.host, c.shardBasePort, c.shards, c.workers), processes: [] };
@@ -194,7 +199,8 @@ export function startHttp(opts: HttpOptions): Promise<HttpHandle> {
     for (const a of answers) {
       if (!known.has(a.pid)) topology.processes.push({ role: 'proxy', name: `proxy-${a.index}`, pid: a.pid, ports: [config.port] });
     }
-    return json(200, topology);
+    // Roles, pids, offsets and lag of every shard worker (proxy/topology-view.ts).
+    return json(200, await describeReplication(topology, group, ASK_TIMEOUT_MS));
   });
 
   const pubsub = attachPubSub(app, opts); // /pubsub and /pubsub/demo (docs/websocket-pubsub.md)

@@ -23,6 +23,8 @@ function proxySection(server: ProxyServer, name: string): string | null {
       `tcp_port:${server.config.port}`, `uptime_in_seconds:${Math.floor((now - server.startTime) / 1000)}`,
       `uptime_in_days:${Math.floor((now - server.startTime) / 86400000)}`, `node_version:${process.version}`,
       `shoal_workers:${server.links.length}`,
+      // Replica reads (proxy/replica-reads.ts): served by replicas, handed back to the primary; the topology epoch followed.
+      `shoal_replica_reads:${server.replicas.stats.replicaReads}`, `shoal_replica_read_fallbacks:${server.replicas.stats.fallbacks}`, `shoal_topology_epoch:${server.replicas.epoch}`,
     ].join('\r\n');
   }
   return null;

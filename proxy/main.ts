@@ -19,6 +19,9 @@ import { staticWorkers, type Topology, type WorkerEndpoint, type ProcessInfo } f
 import { createLogger, type Logger } from '../shared/log.js';
 import { ShoalError, ErrorCodes } from '../shared/errors.js';
 import { ProxyServer } from './proxy-server.js';
+import { followTopology } from './topology-follower.js';
+import { openTopologySource } from '../shared/cluster/open-topology-source.js';
+import type { TopologySource } from '../shared/cluster/topology-source.js';
 import { startHttp } from './http.js';
 import { startProxyTls, checkProxyTls } from './tls.js';
 import { ProcessGroup, CLIENT_ID_BLOCK } from './process-group.js';
@@ -84,13 +87,21 @@ async function openClientListeners(server: ProxyServer, config: ShoalConfig): Pr
 async function serveResp(opts: ProxyOptions, group: ProcessGroup, log: Logger): Promise<Closeable> {
   const workers = loadWorkers(opts);
   const server = new ProxyServer(opts.config, workers, log, group);
+  const follower = await followTopology(server, opts.config, opts.topologyFile, log); // failover, replicas (proxy/topology-follower.ts)
   const listeners = await openClientListeners(server, opts.config);
   return {
     close: () => {
+      follower?.close();
       for (const l of listeners) l.close();
       server.close();
     },
   };
+}
+
+/** Cluster mode: the admin HTTP (/topology, /readyz, /metrics) reads the topology from etcd. */
+async function etcdTopologyForHttp(config: ShoalConfig): Promise<{ topologySource?: TopologySource }> {
+  const source = config.etcdEndpoints === '' ? null : await openTopologySource(config);
+  return source === null ? {} : { topologySource: source };
 }
 
 /** Runs `stop` once on SIGINT, SIGTERM or when the parent's IPC channel closes. */
@@ -113,12 +124,14 @@ async function runSingle(opts: ProxyOptions): Promise<void> {
   const group = ProcessGroup.single();
   const workers = loadWorkers(opts);
   const server = new ProxyServer(config, workers, log, group);
+  const follower = await followTopology(server, opts.config, opts.topologyFile, log); // failover, replicas (proxy/topology-follower.ts)
   const listeners = await openClientListeners(server, config);
-  const http = await startHttp({ group, config, ...(opts.topologyFile ? { topologyFile: opts.topologyFile } : {}), log, acl: server.acl });
+  const http = await startHttp({ group, config, ...(opts.topologyFile ? { topologyFile: opts.topologyFile } : {}), ...(await etcdTopologyForHttp(config)), log, acl: server.acl });
   log.info({ port: config.port, workers: workers.length, processes: 1 }, `proxy ready: redis-cli -p ${config.port}`);
   const ready: ProxyReadyMessage = { type: 'ready', ports: [config.port, config.httpPort], processes: [] };
   process.send?.(ready);
   onStop(log, () => {
+    follower?.close();
     for (const l of listeners) l.close();
     http.close();
     server.close();
@@ -137,7 +150,7 @@ async function runPrimary(opts: ProxyOptions, cluster: Cluster): Promise<void> {
   cluster.setupPrimary({ serialization: 'advanced' });
   checkProxyTls(config); // a bad TLS file fails once here, naming its key, not in every worker
   const group = ProcessGroup.primary(n);
-  const http = await startHttp({ group, config, ...(opts.topologyFile ? { topologyFile: opts.topologyFile } : {}), log });
+  const http = await startHttp({ group, config, ...(opts.topologyFile ? { topologyFile: opts.topologyFile } : {}), ...(await etcdTopologyForHttp(config)), log });
   const supervisor = new ProcessSupervisor(cluster, group, log, [config.port]);
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => (stopping ??= (async () => {

@@ -42,6 +42,8 @@ import { admitOrReply } from './acl/acl-gate.js';
 import { componentLog } from '../shared/log.js';
 import { PubSubHub } from './pubsub/hub.js';
 import { pubsubCommand, pubsubModeGate, dropClientPubSub } from './pubsub/commands.js';
+import { ReplicaSets } from './replica-reads.js';
+import { routeReplicated, consistencyCommand, waitCommand } from './consistency.js';
 
 /** ProcessGroup topic: every settable CONFIG value, shared after each CONFIG SET. */
 const T_CONFIG_VALUES = 'config-values';
@@ -56,6 +58,8 @@ export class ProxyServer implements ConnectionHost {
   readonly upstreamPressure = new UpstreamPressure();
   /** The command being dispatched is a CLIENT NO-TOUCH client's (proxy/upstream/link.ts brackets its sends). */
   noTouchNow = false;
+  /** FLAG_STRONG / FLAG_OFFSET for the command being dispatched (proxy/consistency.ts); links honour them where the group has replicas. */
+  batchFlags = 0;
   /** maxclients, timeout, query/output buffer limits (proxy/client-limits.ts). */
   readonly limits: ClientLimits;
   readonly log: Logger;
@@ -69,6 +73,8 @@ export class ProxyServer implements ConnectionHost {
   readonly acl: AclStore;
   /** This process's pub/sub subscriptions, one upstream per channel (proxy/pubsub/, docs/pubsub.md). */
   readonly hub: PubSubHub;
+  /** Replica links per group and replica reads (proxy/replica-reads.ts, proxy/consistency.ts). */
+  readonly replicas: ReplicaSets;
   readonly #connLog: Logger;
   /** Set by the composition root once the client listeners are open (/readyz waits for it). */
   acceptingClients = false;
@@ -102,6 +108,7 @@ export class ProxyServer implements ConnectionHost {
       link.onDirty = (l) => this.linkDirty(l);
       return link;
     });
+    this.replicas = new ReplicaSets(this);
     this.#timeoutTimer = setInterval(() => {
       const now = Date.now();
       for (const l of this.links) l.checkTimeout(now, this.config.upstreamTimeoutMs);
@@ -157,6 +164,7 @@ export class ProxyServer implements ConnectionHost {
     this.limits.close();
     this.clientAdmin.close();
     for (const l of this.links) l.close();
+    this.replicas.close();
     this.blockingConns.close();
     this.hub.close();
     for (const c of this.#clients) c.socket.destroy();
@@ -179,6 +187,11 @@ export class ProxyServer implements ConnectionHost {
       this.#tags.set(link, tag);
     }
     return tag;
+  }
+
+  /** Index (replication group) of the primary owning a key. */
+  ownerIndex(key: Uint8Array): number {
+    return this.#owners[keySlot(key)]!;
   }
 
   /** The worker link owning a key. */
@@ -260,6 +273,9 @@ export class ProxyServer implements ConnectionHost {
     // RESP2 subscriber mode (proxy/pubsub/commands.ts).
     if (client.state.flags & kPubSub && !pubsubModeGate(this, client, spec, argv)) return;
     client.state.lastCommand = spec.name;
+    // Consistency levels and replica reads, only where some group has replicas (proxy/consistency.ts).
+    this.batchFlags = 0;
+    if (this.replicas.active && routeReplicated(this, client, spec, argv)) return;
     switch (spec.route) {
       case 'key':
         return spec.flags & CMD_BLOCKING ? this.routeBlocking(client, spec, argv) : this.routeByKey(client, spec, argv);
@@ -334,6 +350,11 @@ export class ProxyServer implements ConnectionHost {
         return clientCommand(this, client, argv);
       case 'slowlog':
         return slowlogCommand(this, client, argv);
+      case 'wait':
+        return waitCommand(this, client, argv);
+      case 'consistency':
+        consistencyCommand(this, client, argv, w);
+        break;
       case 'cluster':
         w.error('ERR This instance has cluster support disabled');
         break;
@@ -342,7 +363,10 @@ export class ProxyServer implements ConnectionHost {
         if (!runConnectionCommand(spec.name, w, client.state, argv, this)) {
           w.error(WireErrors.unknownCommand(argv[0]!.toString(), argv.slice(1)));
         }
-        if (spec.name === 'reset') this.acl.resetClient(client.state);
+        if (spec.name === 'reset') {
+          this.acl.resetClient(client.state);
+          client.repl = null; // CONSISTENCY back to the default
+        }
         if (spec.flags & CMD_NOAUTH) client.authChanged(); // AUTH HELLO RESET may change who the client is
     }
     client.replyLocal(w.take());

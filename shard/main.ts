@@ -6,9 +6,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
-import { readFileSync } from 'node:fs';
 import type { ShoalConfig } from '../shared/config/schema.js';
-import type { Topology, WorkerEndpoint } from '../shared/cluster/topology.js';
+import type { WorkerEndpoint } from '../shared/cluster/topology.js';
+import { readTopologyOnce } from '../shared/cluster/open-topology-source.js';
 import { staticWorkers, endpointNode, nodeName } from '../shared/cluster/topology.js';
 import { createLogger } from '../shared/log.js';
 import { ShoalError, ErrorCodes } from '../shared/errors.js';
@@ -22,7 +22,7 @@ export interface ShardOptions {
   shard: number;
   /** The shard process to run (its endpoints in the topology, primaries or replicas); default `shard-<shard>`. */
   node?: string;
-  /** Topology file written by the manager; absent = standalone (this shard owns all slots). */
+  /** Topology file written by the manager; absent (and no config etcdEndpoints) = standalone (this shard owns all slots). */
   topologyFile?: string;
 }
 
@@ -44,8 +44,9 @@ export async function runShard(opts: ShardOptions): Promise<void> {
   let workers: WorkerEndpoint[];
   let replicas: WorkerEndpoint[] = [];
   let epoch = 1;
-  if (opts.topologyFile) {
-    const topo = JSON.parse(readFileSync(opts.topologyFile, 'utf8')) as Topology;
+  // Cluster mode (--etcd-endpoints) reads it from etcd, embedded mode from the manager's file.
+  const topo = await readTopologyOnce(config, opts.topologyFile);
+  if (topo !== null) {
     workers = topo.workers;
     replicas = topo.replicas ?? [];
     epoch = topo.epoch;

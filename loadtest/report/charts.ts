@@ -2,6 +2,8 @@
 //   throughput, datatypes  grouped bars, Shoal vs redis ops/s per workload, ratio on top
 //                          (charts/<scenario>.svg)
 //   persistence            the same bars for its AOF table (SET per appendfsync mode)
+//   replication            the same bars: SET with 0/1 replica, Shoal vs redis (+ replica)
+//   failover               failover time p50/p90/max per system (report/failover-chart.ts)
 //   latency, maxrate       latency percentiles (p50 .. max) per server and offered rate,
 //                          log axis (charts/<scenario>.svg), and where the section has a
 //                          rate search table, p99 against offered rate with the p99 bound
@@ -14,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { barChart, lineChart, type LineSeries } from './svg.js';
 import { cellNumber, column, parseTables, type MdTable } from './tables.js';
+import { failoverChart } from './failover-chart.js';
 
 export interface Chart {
   /** File name under charts/ (e.g. throughput.svg). */
@@ -39,10 +42,12 @@ export function chartsFor(scenario: string, markdown: string): Chart[] {
   const tables = parseTables(markdown);
   const out: Chart[] = [];
   const title = /^## (.+)$/m.exec(markdown)?.[1]?.trim() ?? scenario;
-  if (scenario === 'throughput' || scenario === 'datatypes' || scenario === 'persistence') {
+  if (scenario === 'throughput' || scenario === 'datatypes' || scenario === 'persistence' || scenario === 'replication') {
     const t = tables.find((x) => column(x, /^shoal_rps$/) >= 0 && column(x, /^redis_rps$/) >= 0);
     if (t) out.push({ file: `${scenario}.svg`, alt: `${title}: Shoal vs redis ops/s per workload`, svg: throughputChart(t, title), table: t });
   }
+  const fo = scenario === 'failover' ? failoverChart(tables, title) : undefined; // report/failover-chart.ts
+  if (fo) out.push({ file: 'failover.svg', alt: `${title}: failover time percentiles, Shoal vs Redis Cluster`, ...fo });
   if (scenario === 'latency' || scenario === 'maxrate') {
     const pct = percentileChart(tables, title);
     if (pct) out.push({ file: `${scenario}.svg`, alt: `${title}: latency percentiles, Shoal vs redis`, ...pct });

@@ -53,7 +53,13 @@ export class PubSubHub {
     this.#workers = workers;
     this.#owners = slotOwners(workers);
     const hubLog = log.child({ component: 'pubsub' });
-    this.#links = workers.map((w) => new PubSubUpstream(w, config, hubLog, (msg) => this.onPush(msg), () => this.resubscribeAll(w)));
+    this.#links = workers.map((w, i) => new PubSubUpstream(w, config, hubLog, (msg) => this.onPush(msg), () => this.resubscribeAll(i)));
+  }
+
+  /** The primary of index i moved (failover, proxy/topology-follower.ts): its upstream reconnects there and replays the subscriptions. */
+  follow(i: number, w: WorkerEndpoint): void {
+    this.#workers[i] = w;
+    this.#links[i]?.retarget(w);
   }
 
   subscribe(sub: PubSubSubscriber, channel: Buffer): Promise<void> {
@@ -164,8 +170,8 @@ export class PubSubHub {
   }
 
   /** A link (re)connected: replay every subscription it carries. */
-  private resubscribeAll(w: WorkerEndpoint): void {
-    const link = this.#links[this.#workers.indexOf(w)]!;
+  private resubscribeAll(i: number): void {
+    const link = this.#links[i]!;
     for (const e of this.#entries.values()) {
       if (!this.targets(e).includes(link)) continue;
       void link.request([Buffer.from('SHOAL.PSSUB'), Buffer.from(e.kind), e.name, Buffer.from(String(e.subs.size))]).catch(() => undefined);

@@ -23,7 +23,7 @@ export type LinkCallback = (v: LinkValue, err: Error | null) => void;
 const NEED_MORE = Symbol('more');
 
 export class PubSubUpstream {
-  readonly endpoint: WorkerEndpoint;
+  endpoint: WorkerEndpoint;
   readonly #config: ShoalConfig;
   readonly #log: Logger;
   readonly #onPush: (msg: Buffer[]) => void;
@@ -65,6 +65,26 @@ export class PubSubUpstream {
   }
 
   readonly #flush = (): void => this.flush();
+
+  /**
+   * Follows the worker's group to a new primary (failover): requests in flight fail,
+   * the connection moves at once, and the hub replays its subscriptions on connect.
+   */
+  retarget(endpoint: WorkerEndpoint): void {
+    this.endpoint = endpoint;
+    const s = this.#socket;
+    if (s === null || this.#closed) return; // the next connect goes to the new endpoint
+    this.#socket = null;
+    this.#connected = false;
+    this.#buf = Buffer.alloc(0);
+    this.#pos = 0;
+    this.#out.reset();
+    s.destroy();
+    this.failPending(new Error(`CLUSTERDOWN pub/sub link moved to ${endpoint.host}:${endpoint.port}`));
+    this.#log.info({ worker: `${endpoint.host}:${endpoint.port}` }, 'pub/sub link follows the new primary');
+    this.#everConnected = true;
+    this.connect();
+  }
 
   close(): void {
     this.#closed = true;

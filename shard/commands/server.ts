@@ -7,6 +7,7 @@ import type { CommandContext, HandlerTable } from './context.js';
 import { REDIS_COMPAT_VERSION, SHOAL_VERSION } from '../../shared/connection/commands.js';
 import { formatBytesHuman, requestedSections } from '../../shared/info.js';
 import { persistenceSection } from '../persistence/info.js';
+import { replicationSection, syncStats } from '../replication/info.js';
 
 
 function section(ctx: CommandContext, name: string): string | null {
@@ -61,10 +62,11 @@ function section(ctx: CommandContext, name: string): string | null {
         // Distinct channels / patterns subscribed on this worker (hub links included), as Redis 7.0.
         `pubsub_channels:${srv.pubsub.names('c', null).length}`, `pubsub_patterns:${srv.pubsub.patternCount}`,
         `pubsubshard_channels:${srv.pubsub.names('s', null).length}`,
+        ...syncStats(srv.replication),
       ].join('\r\n');
     }
     case 'replication':
-      return ['# Replication', 'role:master', 'connected_slaves:0'].join('\r\n');
+      return replicationSection(srv.replication);
     case 'cpu': {
       const u = process.cpuUsage();
       return ['# CPU', `used_cpu_sys:${(u.system / 1e6).toFixed(6)}`, `used_cpu_user:${(u.user / 1e6).toFixed(6)}`].join('\r\n');

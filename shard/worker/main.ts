@@ -40,6 +40,8 @@ let ready = false;
 recover(server, log, () => parentPort?.postMessage({ type: 'loading' })).then(
   () => {
     ready = true;
+    // The role takes effect (a replica connects to its primary: shard/replication/role.ts).
+    server.replication.start(log);
     tcp.listen(init.self.port, init.self.host, () => {
       parentPort?.postMessage({ type: 'listening', port: init.self.port });
     });
@@ -59,9 +61,13 @@ recover(server, log, () => parentPort?.postMessage({ type: 'loading' })).then(
 const tick = setInterval(() => {
   if (!ready) return;
   const now = Date.now();
-  server.activeExpire.cycle();
+  // A replica neither expires nor evicts on its own: the primary's DELs arrive in the stream.
+  if (server.replication.role === 'primary') {
+    server.activeExpire.cycle();
+    server.evictor.tick();
+  }
   server.blocking.expire(now);
-  server.evictor.tick();
+  server.replication.tick(now);
   server.ks.index.resizeStep(4096);
   server.ks.volatile.resizeStep(4096);
   server.ks.arena.rebalanceStep(4096);
@@ -75,6 +81,7 @@ tick.unref();
 parentPort?.on('message', (msg: { type: string }) => {
   if (msg.type === 'stop') {
     server.aof.closeSync();
+    server.replication.stop();
     tcp.close();
     for (const s of sockets) s.destroy();
     clearInterval(tick);

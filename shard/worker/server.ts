@@ -16,7 +16,7 @@ import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { keySlot } from '../../shared/cluster/slot.js';
 import { slotOwners, type WorkerEndpoint } from '../../shared/cluster/topology.js';
 import { runConnectionCommand, type ConnectionHost } from '../../shared/connection/commands.js';
-import { ClientState, kFramed, kMulti, kWatching, kBlocked, kPubSub } from '../../shared/connection/client-state.js';
+import { ClientState, kFramed, kMulti, kWatching, kBlocked, kPubSub, kMasterLink, kReadonly } from '../../shared/connection/client-state.js';
 import { RuntimeConfig } from '../../shared/config/runtime.js';
 import type { ShoalConfig } from '../../shared/config/schema.js';
 import type { CommandContext, Handler } from '../commands/context.js';
@@ -41,6 +41,8 @@ import { snapshotCommands } from '../persistence/snapshot-commands.js';
 import { WriteStream } from '../persistence/write-stream.js';
 import { AofLog } from '../persistence/aof.js';
 import { aofCommands } from '../persistence/aof-commands.js';
+import { replicationCommands } from '../commands/replication.js';
+import { Replication } from '../replication/role.js';
 import { transactionCommands, WatchTable, interceptTransaction, flagTransaction, rejectExec, refusedOnOom } from '../commands/transactions.js';
 
 /**
@@ -85,7 +87,7 @@ function deniedOnDiskError(c: ClientState, spec: CommandSpec, server: WorkerServ
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   ...stringCommands, ...keyCommands, ...serverCommands, ...clusterCommands, ...objectCommands,
   ...listCommands, ...hashCommands, ...setCommands, ...zsetCommands, ...bitmapCommands, ...hyperLogLogCommands, ...bloomCommands,
-  ...transactionCommands, ...pubsubCommands, ...snapshotCommands, ...aofCommands,
+  ...transactionCommands, ...pubsubCommands, ...snapshotCommands, ...aofCommands, ...replicationCommands,
 };
 
 export class WorkerServer implements ConnectionHost {
@@ -120,9 +122,13 @@ export class WorkerServer implements ConnectionHost {
   /** The append-only log (shard/persistence/aof.ts). */
   readonly aof: AofLog;
   readonly idleGc = new IdleCollector();
+  /** Role, epoch, lease, backlog, replica links (shard/replication/role.ts). */
+  readonly replication: Replication;
   /** slot → index into topology. */
   #owners: Int16Array;
   #selfIndex: number;
+  /** A replica: index of its group's primary in topology (its slots may be read here); else -1. */
+  #groupIndex = -1;
   /** Command name exactly as sent (any case) → entry; filled on first use. */
   readonly #byName = new Map<string, CommandEntry>();
   readonly #entries = new Map<string, CommandEntry>();
@@ -146,6 +152,8 @@ export class WorkerServer implements ConnectionHost {
     };
     this.#owners = slotOwners(this.topology);
     this.#selfIndex = this.topology.findIndex((w) => w.id === this.self.id);
+    this.#groupIndex = this.#selfIndex === -1 ? this.topology.findIndex((w) => w.shard === this.self.shard && w.worker === this.self.worker) : -1;
+    this.replication = new Replication(this, init);
     for (const spec of [...COMMANDS, ...INTERNAL_COMMANDS]) {
       const internal = INTERNAL_COMMANDS.includes(spec);
       let handler = HANDLERS[spec.name];
@@ -197,6 +205,17 @@ export class WorkerServer implements ConnectionHost {
     this.ks.lfuDecayTime = c.lfuDecayTime;
     this.notifier.configure(c.notifyKeyspaceEvents);
     this.aof.applyConfig();
+    this.replication.applyConfig();
+  }
+
+  /** SHOAL.TOPOLOGY adopted (shard/replication/role.ts): new slot owners, MOVED targets, epoch. */
+  applyTopology(workers: WorkerEndpoint[], replicas: WorkerEndpoint[], epoch: number): void {
+    this.#owners = slotOwners(workers);
+    this.topology = workers;
+    this.epoch = epoch;
+    this.replication.replicas = replicas;
+    this.#selfIndex = workers.findIndex((w) => w.id === this.self.id);
+    this.#groupIndex = this.#selfIndex === -1 ? workers.findIndex((w) => w.shard === this.self.shard && w.worker === this.self.worker) : -1;
   }
 
   lookup(name: Buffer): CommandEntry | undefined {
@@ -231,7 +250,13 @@ export class WorkerServer implements ConnectionHost {
       flagTransaction(ctx.client);
       return;
     }
-    if (((spec.firstKey > 0 && argv.length > spec.firstKey) || spec.numkeysAt !== undefined) && !this.checkKeysOrReply(ctx, spec, argv)) {
+    if (((spec.firstKey > 0 && argv.length > spec.firstKey) || spec.numkeysAt !== undefined) && !(ctx.client.flags & kMasterLink) && !this.checkKeysOrReply(ctx, spec, argv)) {
+      entry.rejected++;
+      flagTransaction(ctx.client);
+      return;
+    }
+    // Replica, fenced or lease expired, min-replicas-to-write (shard/replication/role.ts).
+    if (this.replication.gate !== 0 && !this.replication.admit(ctx, spec)) {
       entry.rejected++;
       flagTransaction(ctx.client);
       return;
@@ -317,6 +342,7 @@ export class WorkerServer implements ConnectionHost {
   ownsKeyOrReply(ctx: CommandContext, key: Buffer): boolean {
     const slot = keySlot(key);
     if (this.#owners[slot] === this.#selfIndex) return true;
+    if (this.#owners[slot] === this.#groupIndex && ctx.client.flags & (kFramed | kReadonly | kMasterLink)) return true;
     const owner = this.topology[this.#owners[slot]!]!;
     ctx.out.error(WireErrors.moved(slot, `${owner.host}:${owner.port}`));
     return false;
@@ -331,6 +357,9 @@ export class WorkerServer implements ConnectionHost {
   private checkKeysOrReply(ctx: CommandContext, spec: CommandSpec, argv: Buffer[]): boolean {
     const argc = argv.length;
     const framed = (ctx.client.flags & kFramed) !== 0;
+    // A replica serves its group's slots to proxy links (writes then get -READONLY) and
+    // to READONLY direct clients' reads (Redis Cluster); anything else is MOVED.
+    const group = this.#groupIndex !== -1 && (framed || ((ctx.client.flags & kReadonly) !== 0 && (spec.flags & CMD_WRITE) === 0)) ? this.#groupIndex : -2;
     let firstSlot = -1;
     let foreign = -1;
     // numkeys commands list their keys explicitly; others walk first..last by step.
@@ -344,7 +373,7 @@ export class WorkerServer implements ConnectionHost {
         ctx.out.error(WireErrors.crossSlot);
         return false;
       }
-      if (foreign === -1 && this.#owners[slot] !== this.#selfIndex) foreign = slot;
+      if (foreign === -1 && this.#owners[slot] !== this.#selfIndex && this.#owners[slot] !== group) foreign = slot;
     }
     if (foreign !== -1) {
       const owner = this.topology[this.#owners[foreign]!]!;

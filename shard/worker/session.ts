@@ -9,8 +9,8 @@ import { RespDecoder } from '../../shared/resp/decoder.js';
 import { ReplyWriter } from '../../shared/resp/reply-writer.js';
 import { ProtocolError } from '../../shared/errors.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
-import { ClientState, kBlocked, kClosing, kFramed } from '../../shared/connection/client-state.js';
-import { FrameReader, FrameKind, FLAG_RESP3, FRAME_MAGIC, FRAME_HEADER, writeFrameHeader } from '../../shared/frame/codec.js';
+import { ClientState, kBlocked, kClosing, kFramed, kConsStrong } from '../../shared/connection/client-state.js';
+import { FrameReader, FrameKind, FLAG_RESP3, FLAG_STRONG, FLAG_OFFSET, OFFSET_BYTES, FRAME_MAGIC, FRAME_HEADER, writeFrameHeader, writeOffset } from '../../shared/frame/codec.js';
 import type { CommandContext } from '../commands/context.js';
 import type { WorkerServer } from './server.js';
 import type { Logger } from '../../shared/log.js';
@@ -29,8 +29,12 @@ export class WorkerSession {
   #frames: FrameReader | null = null;
   #first = true;
   #pushFlush = false;
-  /** Replies waiting for the append-only log (appendfsync always). */
+  /** Replies waiting for the append-only log (appendfsync always) or for replicas (strong). */
   #held = 0;
+  /** Of those, replies waiting for the in-sync replicas (shard/replication/primary.ts hold). */
+  #replHeld = 0;
+  /** Strong consistency: the replication offset the replies built so far wait for (0 = none). */
+  #strongTo = 0;
 
   constructor(server: WorkerServer, socket: Socket, log: Logger) {
     this.#socket = socket;
@@ -93,9 +97,13 @@ export class WorkerSession {
     const ctx = this.#ctx;
     decoder.feed(chunk);
     let argv: Buffer[] | null;
+    const repl = this.#server.replication;
+    const before = repl.offset;
     while (!(ctx.client.flags & (kBlocked | kClosing)) && (argv = decoder.next()) !== null) {
       this.#server.execute(ctx, argv);
     }
+    // CONSISTENCY strong on a direct client: its writes' replies wait for the replicas.
+    if (ctx.client.flags & kConsStrong && repl.offset > before) this.#strongTo = repl.offset;
     ctx.client.lastInteraction = this.#server.ks.now;
   }
 
@@ -128,16 +136,22 @@ export class WorkerSession {
       const proto = f.flags & FLAG_RESP3 ? 3 : 2;
       out.proto = proto;
       ctx.client.proto = proto;
-      out.ensure(FRAME_HEADER);
+      // FLAG_OFFSET: the payload starts with the replication offset after the batch.
+      const withOffset = f.flags & FLAG_OFFSET ? OFFSET_BYTES : 0;
+      out.ensure(FRAME_HEADER + withOffset);
       const headerAt = out.pos;
-      out.pos += FRAME_HEADER;
+      out.pos += FRAME_HEADER + withOffset;
       this.#decoder.feed(f.payload);
       for (let i = 0; i < f.count; i++) {
         const argv = this.#decoder.next();
         if (argv === null) throw new ProtocolError(`Protocol error: batch frame holds fewer than ${f.count} commands`);
         this.#server.execute(ctx, argv);
       }
-      writeFrameHeader(out.buf, headerAt, FrameKind.REPLIES, 0, f.count, out.pos - headerAt - FRAME_HEADER);
+      const repl = this.#server.replication;
+      if (withOffset !== 0) writeOffset(out.buf, headerAt + FRAME_HEADER, repl.offset);
+      // FLAG_STRONG: the REPLIES frame waits until the in-sync replicas have the batch.
+      if (f.flags & FLAG_STRONG && repl.role === 'primary') this.#strongTo = repl.offset;
+      writeFrameHeader(out.buf, headerAt, FrameKind.REPLIES, withOffset !== 0 ? FLAG_OFFSET : 0, f.count, out.pos - headerAt - FRAME_HEADER);
     }
   }
 
@@ -162,17 +176,43 @@ export class WorkerSession {
       // appendfsync always: replies wait until the turn's log bytes are durable
       // (shard/persistence/aof.ts group commit); later replies queue behind held ones.
       const aof = this.#server.aof;
-      if ((aof.holding !== 0 || this.#held !== 0) && aof.hold(() => this.release(bytes), this.#held !== 0)) this.#held++;
-      else this.#socket.write(bytes);
+      const strongTo = this.#strongTo;
+      this.#strongTo = 0;
+      if ((aof.holding !== 0 || this.#held !== 0) && aof.hold(() => this.release(bytes, strongTo), this.#held !== 0)) this.#held++;
+      else if (!this.holdForReplicas(bytes, strongTo)) this.#socket.write(bytes);
     }
     if (this.#ctx.client.flags & kClosing && this.#held === 0) this.#socket.end();
   }
 
-  /** A held reply's log bytes are durable: send it. */
-  private release(bytes: Buffer): void {
+  /** A held reply's log bytes are durable: send it (or hold it for the replicas). */
+  private release(bytes: Buffer, strongTo = 0): void {
     this.#held--;
     if (this.#socket.destroyed) return;
+    if (this.holdForReplicas(bytes, strongTo)) return;
     this.#socket.write(bytes);
     if (this.#held === 0 && this.#ctx.client.flags & kClosing) this.#socket.end();
+  }
+
+  /**
+   * Strong consistency (FLAG_STRONG, CONSISTENCY strong): holds the reply until every
+   * in-sync replica acknowledged `strongTo`; a reply behind a held one waits too (order).
+   * True when held. If the worker is demoted meanwhile the held writes may be lost, so
+   * the connection closes instead of acknowledging them.
+   */
+  private holdForReplicas(bytes: Buffer, strongTo: number): boolean {
+    if (strongTo === 0 && this.#replHeld === 0) return false;
+    const repl = this.#server.replication;
+    const held = repl.primary.hold(strongTo !== 0 ? strongTo : repl.offset, () => {
+      // Released in FIFO order: straight to the socket.
+      this.#replHeld--;
+      this.#held--;
+      if (this.#socket.destroyed) return;
+      this.#socket.write(bytes);
+      if (this.#held === 0 && this.#ctx.client.flags & kClosing) this.#socket.end();
+    }, () => this.#socket.destroy(), this.#replHeld !== 0);
+    if (!held) return false;
+    this.#replHeld++;
+    this.#held++;
+    return true;
   }
 }

@@ -15,6 +15,8 @@ import { HYPERLOGLOG_ROWS } from './rows/hyperloglog.js';
 import { BLOOM_ROWS } from './rows/bloom.js';
 import { PUBSUB_ROWS, PUBSUB_INTERNAL_ROWS } from './rows/pubsub.js';
 import { SNAPSHOT_ROWS } from './rows/persistence.js';
+import { CONSISTENCY_ROWS } from './rows/consistency.js';
+import { REPLICATION_ROWS } from './rows/replication.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   // strings
@@ -109,6 +111,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...LIST_ROWS, ...HASH_ROWS, ...SET_ROWS, ...ZSET_ROWS, ...BITMAP_ROWS, ...HYPERLOGLOG_ROWS, ...BLOOM_ROWS,
   ...PUBSUB_ROWS,
   ...SNAPSHOT_ROWS,
+  ...CONSISTENCY_ROWS,
+  ...REPLICATION_ROWS,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));

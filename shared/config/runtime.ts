@@ -16,6 +16,7 @@ import { notifyKeyspaceEventsParam } from '../pubsub/keyspace-flags.js';
 import { intParam, type Param } from './param.js';
 import { AOF_PARAMS } from './aof-params.js';
 import { PERSISTENCE_PARAMS } from './persistence-params.js';
+import { REPLICATION_PARAMS } from './replication-params.js';
 
 export type { Param };
 
@@ -63,6 +64,7 @@ const PARAMS: readonly Param[] = [
   intParam('zset-max-listpack-value', 'zsetMaxListpackValue', 0, 2147483647, 'zset-max-ziplist-value'),
   ...PERSISTENCE_PARAMS,
   ...AOF_PARAMS,
+  ...REPLICATION_PARAMS,
   { name: 'port', get: (rc) => String(rc.port) },
   { name: 'bind', get: (rc) => rc.config.host },
   { name: 'databases', get: () => '1' },

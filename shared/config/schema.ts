@@ -42,9 +42,13 @@ export interface ShoalConfig {
   failoverCheckMs: number;
   failoverMisses: number;
   leaseMs: number;
+  /** Manager: port of its HTTP control API (shoal-cluster status / failover / replica add|remove). */
+  managerPort: number;
   /** Cluster mode: etcd endpoints ("http://h:2379,..."; '' = embedded mode, topology in a local file). */
   etcdEndpoints: string;
   etcdPrefix: string;
+  /** Cluster mode: TTL of a manager's etcd lease; a dead leader is replaced within it (manager/leader.ts). */
+  managerLeaseSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   protoMaxBulkLen: number;
   upstreamTimeoutMs: number;
@@ -170,8 +174,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   { key: 'failoverCheckMs', kind: { type: 'int', min: 10, max: 60000 }, default: 100, env: 'SHOAL_FAILOVER_CHECK_MS', flag: 'failover-check-ms', help: 'manager: health-check period of every primary and replica' },
   { key: 'failoverMisses', kind: { type: 'int', min: 1, max: 1000 }, default: 5, env: 'SHOAL_FAILOVER_MISSES', flag: 'failover-misses', help: 'manager: consecutive missed checks before a primary is declared failed and its replica promoted' },
   { key: 'leaseMs', kind: { type: 'int', min: 10, max: 600000 }, default: 400, env: 'SHOAL_LEASE_MS', flag: 'lease-ms', help: 'primary lease renewed by each health check: a primary not renewed within it stops acknowledging writes (keep below failover-check-ms x failover-misses)' },
+  { key: 'managerPort', kind: { type: 'int', min: 0, max: 65535 }, default: 7900, env: 'SHOAL_MANAGER_PORT', flag: 'manager-port', help: 'manager: HTTP control API port for shoal-cluster (status, failover, replica add/remove); in use = a free port, recorded in topology.json' },
   { key: 'etcdEndpoints', kind: { type: 'string' }, default: '', env: 'SHOAL_ETCD_ENDPOINTS', flag: 'etcd-endpoints', help: 'cluster mode: comma-separated etcd endpoints holding topology and manager leadership ("" = embedded mode, topology in <data-dir>/topology.json)' },
   { key: 'etcdPrefix', kind: { type: 'string' }, default: '/shoal', env: 'SHOAL_ETCD_PREFIX', flag: 'etcd-prefix', help: 'cluster mode: key prefix of this cluster in etcd' },
+  { key: 'managerLeaseSeconds', kind: { type: 'int', min: 1, max: 60 }, default: 2, env: 'SHOAL_MANAGER_LEASE_SECONDS', flag: 'manager-lease-seconds', help: 'cluster mode: TTL of each manager\'s etcd lease; when the leading manager dies another leads within it (docs/cluster-mode.md)' },
   { key: 'logLevel', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', env: 'SHOAL_LOG_LEVEL', flag: 'log-level', help: 'pino log level' },
   { key: 'protoMaxBulkLen', kind: { type: 'bytes', min: 1024 * 1024, max: 2 ** 32 }, default: 512 * 1024 * 1024, env: 'SHOAL_PROTO_MAX_BULK_LEN', flag: 'proto-max-bulk-len', help: 'largest bulk string a client may send (proto-max-bulk-len)' },
   { key: 'upstreamTimeoutMs', kind: { type: 'int', min: 10, max: 600000 }, default: 5000, env: 'SHOAL_UPSTREAM_TIMEOUT_MS', flag: 'upstream-timeout-ms', help: 'proxy: fail a request whose shard has not answered within this time' },

@@ -14,6 +14,11 @@ export const kDirtyCas = 1 << 6;   // a watched key changed (SHOAL.CHECKWATCH): 
 export const kWatching = 1 << 7;   // a worker's direct client with WATCHed keys (`watched`)
 export const kInExec = 1 << 8;     // running EXEC's queued commands: blocking commands do not block
 export const kPubSub = 1 << 9;     // has (P|S)SUBSCRIBE subscriptions (RESP2: subscriber mode; docs/pubsub.md)
+// Replication (shard/replication/, docs/replication.md).
+export const kMasterLink = 1 << 10; // a replica's link to its primary: applied without ownership, OOM or write-refusal checks
+export const kConsEventual = 1 << 11; // CONSISTENCY eventual on a worker's direct client
+export const kConsStrong = 1 << 12;   // CONSISTENCY strong: write replies wait for the in-sync replicas
+export const kConsSession = 1 << 13;  // CONSISTENCY session (none of the three: the config default)
 // CLIENT REPLY / NO-EVICT / NO-TOUCH (proxy/client-command.ts); high bits, clear of the ones above.
 export const kReplyOff = 1 << 16;      // CLIENT REPLY OFF: no reply is sent
 export const kReplySkip = 1 << 17;     // the current command's reply is not sent (CLIENT REPLY SKIP before it)

@@ -1,0 +1,178 @@
+// Worker replication core (shard/replication/): real shard processes, a primary and a
+// replica started from one topology file (test/helpers/replication.ts), no manager.
+// Convergence of every data type, replica write refusals, lease and fence refusals,
+// SHOAL.TOPOLOGY promotion / demotion with resync, strong holds released by ACKs,
+// WAIT, partial resync after a dropped link. Exact reply texts from the contract.
+import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { useReplPair, once, infoOf, waitFor } from '../helpers/replication.js';
+import { replicationWorkload, BLOOM_UNIVERSE } from '../helpers/repl-workload.js';
+import { readKeyspace, diffKeyspaces } from '../helpers/keyspace-diff.js';
+import { RespClient, sleep, type RespValue } from '../helpers/run.js';
+import type { Topology } from '../../shared/cluster/topology.js';
+
+const TRYAGAIN = (e: number): { error: string } => ({ error: `TRYAGAIN Lease expired or fenced: this primary may have been replaced (epoch ${e})` });
+const READONLY = { error: "READONLY You can't write against a read only replica." };
+
+async function runAll(port: number, cmds: readonly (readonly string[])[]): Promise<RespValue[]> {
+  const c = await RespClient.connect(port);
+  try {
+    const out: RespValue[] = [];
+    for (let i = 0; i < cmds.length; i += 500) out.push(...(await Promise.all(cmds.slice(i, i + 500).map((a) => c.run(a, { timeoutMs: 20_000 })))));
+    return out;
+  } finally {
+    await c.close();
+  }
+}
+
+/** The topology JSON with the group's primary and replica swapped (failover keeps array order). */
+async function swapped(file: string): Promise<string> {
+  const topo = JSON.parse(await readFile(file, 'utf8')) as Topology;
+  const w = topo.workers.map((x) => ({ ...x }));
+  const r = (topo.replicas ?? []).map((x) => ({ ...x }));
+  const p = w[0]!;
+  w[0] = { ...r[0]!, role: 'primary' };
+  r[0] = { ...p, role: 'replica' };
+  return JSON.stringify({ workers: w, replicas: r });
+}
+
+t.test('every data type converges (full sync, then the stream), expiry DELs included', async (t) => {
+  const pair = await useReplPair(t, { kind: 'shoal', withReplica: false });
+  // Half before the replica exists (full sync), half after (the stream).
+  const cmds = replicationWorkload({ seed: 8, count: 4000, bloom: true });
+  await runAll(pair.primaryPort, cmds.slice(0, 2000));
+  await pair.startReplica();
+  await runAll(pair.primaryPort, cmds.slice(2000));
+  await runAll(pair.primaryPort, [['SETBIT', '{g1}bits', '77', '1'], ['PFADD', '{g1}hll', 'a', 'b', 'c'], ['MULTI'], ['INCR', '{g2}ctr'], ['LPUSH', '{g2}lst', 'x'], ['EXEC']]);
+  await sleep(600); // the short TTLs (PX <= 400) pass; the primary's DELs follow
+  await pair.waitCaughtUp(20_000);
+  const [want, got] = await Promise.all([readKeyspace(pair.primaryPort, { bloomProbe: BLOOM_UNIVERSE }), readKeyspace(pair.replicaPort, { bloomProbe: BLOOM_UNIVERSE })]);
+  t.ok(want.size > 100, `primary holds ${want.size} keys`);
+  t.same(diffKeyspaces(want, got, 5), [], 'replica keyspace equals the primary\'s');
+  const r = await infoOf(pair.replicaPort, 'replication');
+  t.equal(r.get('role'), 'slave');
+  t.equal(r.get('master_link_status'), 'up');
+  const p = await infoOf(pair.primaryPort, 'replication');
+  t.equal(p.get('connected_slaves'), '1');
+  t.match(p.get('slave0') ?? '', /^ip=127\.0\.0\.1,port=\d+,state=online,offset=\d+,lag=\d+$/);
+  const role = (await once(pair.replicaPort, ['ROLE'])) as RespValue[];
+  t.equal(role[0], 'slave');
+  t.equal(role[3], 'connected');
+  const stats = await infoOf(pair.primaryPort, 'stats');
+  t.equal(stats.get('sync_full'), '1');
+});
+
+t.test('a replica refuses writes: MOVED for direct keyed writes, READONLY otherwise; READONLY reads', async (t) => {
+  const pair = await useReplPair(t, { kind: 'shoal' });
+  t.equal(await once(pair.primaryPort, ['SET', 'k', 'v']), 'OK');
+  await pair.waitCaughtUp();
+  const moved = (await once(pair.replicaPort, ['SET', 'k', 'x'])) as { error: string };
+  t.match(moved.error, new RegExp(`^MOVED \\d+ 127\\.0\\.0\\.1:${pair.primaryPort}$`));
+  t.same(await once(pair.replicaPort, ['FLUSHALL']), READONLY);
+  const c = await RespClient.connect(pair.replicaPort);
+  t.teardown(() => c.close());
+  t.match(((await c.run(['GET', 'k'])) as { error: string }).error, /^MOVED /);
+  t.equal(await c.run(['READONLY']), 'OK');
+  t.equal(await c.run(['GET', 'k']), 'v');
+  t.match(((await c.run(['SET', 'k', 'x'])) as { error: string }).error, /^MOVED /, 'READONLY does not allow writes');
+  t.same(await once(pair.replicaPort, ['REPLICAOF', 'NO', 'ONE']), { error: 'ERR REPLICAOF not allowed in cluster mode.' });
+  t.equal(await once(pair.replicaPort, ['GET', 'k']).then(() => 'sent'), 'sent');
+});
+
+t.test('lease expiry and fencing refuse writes with the contract text; a topology unfences', async (t) => {
+  const pair = await useReplPair(t, { kind: 'shoal', withReplica: false });
+  const port = pair.primaryPort;
+  t.same(await once(port, ['SHOAL.LEASE', '1', '300']), ['primary', 0, 1, 'none']);
+  t.equal(await once(port, ['SET', 'a', '1']), 'OK');
+  await sleep(400);
+  t.same(await once(port, ['SET', 'a', '2']), TRYAGAIN(1), 'expired lease');
+  t.equal(await once(port, ['GET', 'a']), '1', 'the refused write was not applied; reads still answer');
+  await once(port, ['SHOAL.LEASE', '1', '5000']);
+  t.equal(await once(port, ['SET', 'a', '3']), 'OK', 'renewed');
+  const leased = (await once(port, ['SHOAL.LEASE', '2', '5000'])) as RespValue[];
+  t.same(leased.slice(0, 1).concat(leased.slice(2)), ['primary', 1, 'none'], 'a newer lease epoch fences');
+  t.same(await once(port, ['SET', 'a', '4']), TRYAGAIN(1));
+  const topo = JSON.parse(await readFile(pair.topologyFile, 'utf8')) as Topology;
+  const json = JSON.stringify({ workers: topo.workers, replicas: topo.replicas });
+  t.equal(await once(port, ['SHOAL.TOPOLOGY', '2', json]), 'OK');
+  t.same(await once(port, ['SHOAL.TOPOLOGY', '1', json]), { error: 'ERR stale topology epoch 1 (this worker is at 2)' });
+  await once(port, ['SHOAL.LEASE', '2', '5000']);
+  t.equal(await once(port, ['SET', 'a', '5']), 'OK', 'unfenced by the topology of that epoch');
+  t.equal(typeof (await once(port, ['SHOAL.FENCE'])), 'number');
+  t.same(await once(port, ['SET', 'a', '6']), TRYAGAIN(2), 'SHOAL.FENCE stops writes');
+  const i = await infoOf(port, 'replication');
+  t.equal(i.get('shoal_epoch'), '2');
+  t.equal(i.get('shoal_fenced'), '1');
+});
+
+t.test('SHOAL.TOPOLOGY promotes the replica and demotes the primary, which resyncs partially', async (t) => {
+  const pair = await useReplPair(t, { kind: 'shoal' });
+  await runAll(pair.primaryPort, Array.from({ length: 200 }, (_, i) => ['SET', `k${i}`, `v${i}`]));
+  await pair.waitCaughtUp();
+  const before = await infoOf(pair.replicaPort, 'replication');
+  const json = await swapped(pair.topologyFile);
+  t.equal(await once(pair.replicaPort, ['SHOAL.TOPOLOGY', '2', json]), 'OK');
+  t.equal(await once(pair.primaryPort, ['SHOAL.TOPOLOGY', '2', json]), 'OK');
+  const newP = pair.replicaPort;
+  const oldP = pair.primaryPort;
+  t.equal(await once(newP, ['SET', 'after', 'yes']), 'OK', 'the promoted replica takes writes');
+  const moved = (await once(oldP, ['SET', 'after', 'no'])) as { error: string };
+  t.match(moved.error, new RegExp(`^MOVED \\d+ 127\\.0\\.0\\.1:${newP}$`), 'the old primary redirects to the new one');
+  const p = await infoOf(newP, 'replication');
+  t.equal(p.get('role'), 'master');
+  t.equal(p.get('master_replid2'), before.get('master_replid'), 'replid2 = the old history');
+  const up = await waitFor(async () => (await infoOf(oldP, 'replication')).get('master_link_status') === 'up', 10_000);
+  t.ok(up.ok, 'the demoted primary links to the new one');
+  const got = await waitFor(async () => {
+    const c = await RespClient.connect(oldP);
+    try {
+      await c.run(['READONLY']);
+      return (await c.run(['GET', 'after'])) === 'yes';
+    } finally {
+      await c.close();
+    }
+  }, 10_000);
+  t.ok(got.ok, 'writes on the new primary reach the demoted one');
+  const s = await infoOf(newP, 'stats');
+  t.equal(s.get('sync_partial_ok'), '1', 'partial resync');
+});
+
+t.test('strong holds wait for the replica ACK; WAIT counts acknowledging replicas', async (t) => {
+  const pair = await useReplPair(t, { kind: 'shoal' });
+  t.equal(await once(pair.primaryPort, ['WAIT', '1', '2000']), 1);
+  const c = await RespClient.connect(pair.primaryPort);
+  t.teardown(() => c.close());
+  t.equal(await c.run(['CONSISTENCY']), 'session');
+  t.equal(await c.run(['CONSISTENCY', 'strong']), 'OK');
+  t.same(await c.run(['CONSISTENCY', 'x']), { error: "ERR Invalid consistency level 'x' (eventual, strong, session)" });
+  t.equal(await c.run(['SET', 's', '1']), 'OK');
+  pair.replica!.signalPid('SIGSTOP');
+  t.teardown(() => pair.replica?.signalPid('SIGCONT'));
+  const t0 = Date.now();
+  let answered = 0;
+  const reply = c.run(['SET', 's', '2'], { timeoutMs: 10_000 }).then((r) => {
+    answered = Date.now();
+    return r;
+  });
+  await sleep(400);
+  t.equal(answered, 0, 'the strong write is held while the replica cannot ACK');
+  t.equal(await once(pair.primaryPort, ['GET', 's']), '2', 'it was applied on the primary');
+  t.equal(await once(pair.primaryPort, ['WAIT', '1', '100']), 0, 'WAIT times out with 0');
+  pair.replica!.signalPid('SIGCONT');
+  t.equal(await reply, 'OK');
+  t.ok(answered - t0 >= 400, `released after the replica resumed (${answered - t0} ms)`);
+});
+
+t.test('a dropped link resyncs partially from the backlog', async (t) => {
+  const pair = await useReplPair(t, { kind: 'shoal', relay: true });
+  await runAll(pair.primaryPort, Array.from({ length: 100 }, (_, i) => ['SET', `a${i}`, 'x']));
+  await pair.waitCaughtUp();
+  pair.relays[0]!.cut();
+  await runAll(pair.primaryPort, Array.from({ length: 100 }, (_, i) => ['SET', `b${i}`, 'y']));
+  const ok = await waitFor(async () => (await infoOf(pair.primaryPort, 'stats')).get('sync_partial_ok') === '1', 10_000);
+  t.ok(ok.ok, 'sync_partial_ok counted');
+  await pair.waitCaughtUp();
+  const [want, got] = await Promise.all([readKeyspace(pair.primaryPort), readKeyspace(pair.replicaPort)]);
+  t.same(diffKeyspaces(want, got, 5), []);
+  t.equal((await infoOf(pair.primaryPort, 'stats')).get('sync_full'), '1', 'no second full sync');
+});

@@ -1,0 +1,214 @@
+// Resynchronisation of a replica, as real processes (test/helpers/replication.ts; with
+// SHOAL_TEST_TARGET=redis a Redis Cluster primary + replica, the spec):
+//   - partial resync after a dropped link (CLIENT KILL TYPE replica on the primary,
+//     CLIENT KILL TYPE master on the replica; on Shoal also a cut at the TCP level
+//     through a relay): the replica reconnects with +CONTINUE (INFO stats
+//     sync_partial_ok +1, sync_full unchanged) and converges while writers keep writing;
+//   - a drop longer than the backlog (repl-backlog-size 16kb, 3 MB written meanwhile):
+//     full resync (sync_full +1) and convergence;
+//   - full resync of 1,000,000 keys while 20 clients write: DBSIZE equal and every key
+//     the writers wrote holds its last acknowledged value on the replica; the sync time
+//     is reported with t.comment.
+
+import t, { type Test } from 'tap';
+import { ReplPair, once, startWriters, syncStats, waitFor, type WriterResult } from '../helpers/replication.js';
+import { diffKeyspaces, readKeyspace } from '../helpers/keyspace-diff.js';
+import { isShoal } from '../helpers/cluster.js';
+import { RespClient, blast, encodeCommand, sleep, type RespValue } from '../helpers/run.js';
+
+/** One read on the replica from a direct client (READONLY first, as Redis Cluster). */
+async function readReplica(pair: ReplPair, argv: string[]): Promise<RespValue> {
+  const c = await RespClient.connect(pair.replicaPort);
+  try {
+    await c.run(['READONLY']);
+    return await c.run(argv);
+  } finally {
+    await c.close();
+  }
+}
+
+/** WAIT 1 on the primary, then the replica offset catch-up. */
+async function synced(t: Test, pair: ReplPair, timeoutMs = 30_000): Promise<void> {
+  t.equal(await once(pair.primaryPort, ['WAIT', '1', String(timeoutMs)], timeoutMs + 5000), 1, 'WAIT 1 → 1');
+  await pair.waitCaughtUp(timeoutMs);
+}
+
+/** Every writer key holds its last acknowledged value on the replica (READONLY reads, pipelined). */
+async function checkWriters(t: Test, pair: ReplPair, res: WriterResult): Promise<void> {
+  const c = await RespClient.connect(pair.replicaPort);
+  try {
+    await c.run(['READONLY']);
+    const entries = [...res.last];
+    const wrong: string[] = [];
+    for (let i = 0; i < entries.length; i += 1000) {
+      const chunk = entries.slice(i, i + 1000);
+      const got = await Promise.all(chunk.map(([k]) => c.run(['GET', k], { timeoutMs: 30_000 })));
+      chunk.forEach(([k, v], j) => {
+        if (got[j] !== v && wrong.length < 10) wrong.push(`${k}: replica ${JSON.stringify(got[j])}, last acknowledged ${v}`);
+      });
+    }
+    t.same(wrong, [], `all ${entries.length} writer keys hold their last acknowledged value on the replica (${res.acked} writes acknowledged, ${res.errors} errors)`);
+  } finally {
+    await c.close();
+  }
+}
+
+async function compare(t: Test, pair: ReplPair): Promise<void> {
+  const want = await readKeyspace(pair.primaryPort);
+  await pair.waitCaughtUp(20_000);
+  const got = await readKeyspace(pair.replicaPort);
+  t.same(diffKeyspaces(want, got, 0), [], `replica keyspace equals the primary's (${want.size} keys)`);
+}
+
+/**
+ * Writers run; `drop` breaks the link; the replica must come back with a partial
+ * resync (sync_partial_ok +1, sync_full unchanged) and converge.
+ */
+async function partialAfter(t: Test, pair: ReplPair, label: string, drop: () => Promise<void>): Promise<void> {
+  const before = await syncStats(pair.primaryPort);
+  const writers = startWriters(pair.primaryPort, 4, 200, `pr:${label}:`);
+  await sleep(200);
+  await drop();
+  const back = await waitFor(async () => {
+    const s = await syncStats(pair.primaryPort);
+    return s.partialOk > before.partialOk || s.full > before.full;
+  }, 15_000);
+  await sleep(300); // writes keep flowing over the resumed link
+  const res = await writers.stop();
+  const after = await syncStats(pair.primaryPort);
+  t.ok(back.ok, `the replica resynced within ${back.ms} ms of the drop`);
+  t.equal(after.partialOk, before.partialOk + 1, `INFO stats sync_partial_ok +1 (+CONTINUE): ${before.partialOk} → ${after.partialOk}`);
+  t.equal(after.full, before.full, `INFO stats sync_full unchanged (${before.full} → ${after.full})`);
+  t.equal(res.errors, 0, `writers saw no errors (${res.firstErrors.join('; ')})`);
+  await pair.waitLinkUp(15_000);
+  await synced(t, pair);
+  await checkWriters(t, pair, res);
+  await compare(t, pair);
+}
+
+/**
+ * The replica is cut off (SIGSTOP, or the relay blocked) while `drop` breaks the link
+ * and 3 MB are written into a 16 KB backlog: it must come back with a full resync.
+ */
+async function fullAfter(t: Test, pair: ReplPair, label: string, cutOff: () => Promise<void>, restore: () => Promise<void>): Promise<void> {
+  const primary = await RespClient.connect(pair.primaryPort);
+  t.teardown(() => primary.close());
+  t.equal(await primary.run(['CONFIG', 'SET', 'repl-backlog-size', '16384']), 'OK', 'CONFIG SET repl-backlog-size 16384');
+  const before = await syncStats(pair.primaryPort);
+  await cutOff();
+  const value = 'x'.repeat(1000);
+  const replies = await Promise.all(Array.from({ length: 3000 }, (_, i) => primary.run(['SET', `big:${label}:${i}`, `${i}:${value}`])));
+  t.equal(replies.filter((r) => r !== 'OK').length, 0, '3,000 SETs of 1 KB while the replica is cut off');
+  const info = await once(pair.primaryPort, ['INFO', 'replication']);
+  t.comment(`backlog while cut off: ${String(info).split(/\r?\n/).filter((l) => l.startsWith('repl_backlog')).join(' ')}`);
+  await restore();
+  const back = await waitFor(async () => (await syncStats(pair.primaryPort)).full > before.full, 20_000);
+  t.ok(back.ok, `a full resync started within ${back.ms} ms`);
+  await pair.waitLinkUp(30_000);
+  const after = await syncStats(pair.primaryPort);
+  t.equal(after.full, before.full + 1, `INFO stats sync_full +1 (${before.full} → ${after.full})`);
+  t.equal(after.partialOk, before.partialOk, 'sync_partial_ok unchanged: the offset was outside the backlog');
+  t.ok(after.partialErr >= before.partialErr + 1, `sync_partial_err +1: the replica asked for a partial resync first (${before.partialErr} → ${after.partialErr})`);
+  await synced(t, pair);
+  await compare(t, pair);
+  t.equal(await readReplica(pair, ['GET', `big:${label}:2999`]), `2999:${value}`, 'the last write made while cut off is on the replica');
+  t.equal(await primary.run(['CONFIG', 'SET', 'repl-backlog-size', '1048576']), 'OK', 'backlog back to 1 MB');
+}
+
+t.test('link drops: partial resync inside the backlog, full resync beyond it', async (t) => {
+  const pair = await ReplPair.start({ relay: isShoal });
+  t.teardown(() => pair.stop());
+  t.comment(`target: ${pair.kind}, primary :${pair.primaryPort} (pid ${pair.primary.pid}), replica :${pair.replicaPort} (pid ${pair.replica?.pid})${pair.relays.length ? `, through relay :${pair.relays[0]!.port}` : ''}`);
+
+  await t.test('CLIENT KILL TYPE replica on the primary → partial resync', (t) => partialAfter(t, pair, 'kill-replica', async () => {
+    const n = await once(pair.primaryPort, ['CLIENT', 'KILL', 'TYPE', 'replica']);
+    t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE replica closed the replica link (${JSON.stringify(n)})`);
+  }));
+
+  await t.test('CLIENT KILL TYPE master on the replica → partial resync', (t) => partialAfter(t, pair, 'kill-master', async () => {
+    const n = await once(pair.replicaPort, ['CLIENT', 'KILL', 'TYPE', 'master']);
+    t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE master closed the link to the primary (${JSON.stringify(n)})`);
+  }));
+
+  await t.test('a drop longer than the backlog (SIGSTOP + CLIENT KILL, 3 MB written) → full resync', (t) => fullAfter(t, pair, 'stopped', async () => {
+    pair.replica!.signalPid('SIGSTOP');
+    t.teardown(() => pair.replica?.signalPid('SIGCONT'));
+    const n = await once(pair.primaryPort, ['CLIENT', 'KILL', 'TYPE', 'replica']);
+    t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE replica while the replica is stopped (${JSON.stringify(n)})`);
+  }, async () => {
+    pair.replica!.signalPid('SIGCONT');
+  }));
+
+  if (pair.relays.length === 0) {
+    t.comment('network cut through a TCP relay: Shoal only (a Redis Cluster replica takes its primary\'s address from the cluster bus)');
+    return;
+  }
+  const relay = pair.relays[0]!;
+  await t.test('the link cut at the TCP level (relay) → partial resync', (t) => partialAfter(t, pair, 'net-cut', async () => {
+    relay.block(true);
+    t.ok(relay.cut() >= 1, 'the relay cut the replication connection');
+    await sleep(500);
+    relay.block(false);
+  }));
+  await t.test('the link down at the TCP level while 3 MB are written → full resync', (t) => fullAfter(t, pair, 'net-down', async () => {
+    relay.block(true);
+    t.ok(relay.cut() >= 1, 'the relay cut the replication connection and refuses reconnects');
+  }, async () => {
+    relay.block(false);
+  }));
+});
+
+t.test('full resync of 1,000,000 keys while 20 clients write', async (t) => {
+  const KEYS = 1_000_000;
+  const PER_MSET = 100;
+  const pair = await ReplPair.start({ withReplica: false, linkTimeoutMs: 80_000 });
+  t.teardown(() => pair.stop());
+  t.comment(`target: ${pair.kind}, primary :${pair.primaryPort} (pid ${pair.primary.pid})`);
+
+  // 10,000 MSETs of 100 keys, each MSET in one hash-tag slot (Redis Cluster rules).
+  const frames: Buffer[] = [];
+  for (let j = 0; j < KEYS / PER_MSET; j++) {
+    const argv: string[] = ['MSET'];
+    for (let i = j * PER_MSET; i < (j + 1) * PER_MSET; i++) argv.push(`{t${j}}:${i}`, `v${i}`);
+    frames.push(encodeCommand(argv));
+  }
+  const loadStart = Date.now();
+  const load = await blast(pair.primaryPort, frames, 1, frames.length, { window: 32, timeoutMs: 120_000 });
+  t.equal(load.errorCount, 0, `1,000,000 keys loaded in ${Date.now() - loadStart} ms (${load.errors.join('; ')})`);
+  t.equal(await once(pair.primaryPort, ['DBSIZE']), KEYS, 'DBSIZE 1,000,000 on the primary');
+
+  const writers = startWriters(pair.primaryPort, 20, 250, 'fw:');
+  await sleep(300);
+  const ackedBefore = writers.acked();
+  const syncStart = Date.now();
+  let syncMs = -1;
+  try {
+    await pair.startReplica();
+    syncMs = Date.now() - syncStart;
+  } finally {
+    const ackedDuring = writers.acked() - ackedBefore;
+    if (syncMs >= 0) await sleep(500); // writes after the sync stream normally
+    const res = await writers.stop();
+    t.comment(`full sync of ${KEYS} keys: ${syncMs} ms from replica start to link up (node start included); ${ackedDuring} writes acknowledged during the sync, ${res.acked} in all`);
+    t.ok(syncMs >= 0, 'the replica finished its full sync within 80 s');
+    t.equal(res.errors, 0, `the 20 writers saw no errors during the sync (${res.firstErrors.join('; ')})`);
+    t.ok(ackedDuring > 0, 'writes were acknowledged while the sync ran');
+    if (syncMs >= 0) {
+      await synced(t, pair, 60_000);
+      const primaryKeys = await once(pair.primaryPort, ['DBSIZE']);
+      const c = await RespClient.connect(pair.replicaPort);
+      try {
+        await c.run(['READONLY']);
+        t.equal(await c.run(['DBSIZE']), primaryKeys, `DBSIZE equal on both sides (${String(primaryKeys)})`);
+        // A sample of the loaded keys, read back from the replica.
+        const sample = Array.from({ length: 2000 }, (_, n) => Math.floor((n * 7919 * 127) % KEYS));
+        const got = await Promise.all(sample.map((i) => c.run(['GET', `{t${Math.floor(i / PER_MSET)}}:${i}`])));
+        t.equal(sample.filter((i, n) => got[n] !== `v${i}`).length, 0, '2,000 sampled loaded keys hold their values on the replica');
+      } finally {
+        await c.close();
+      }
+      await checkWriters(t, pair, res);
+    }
+  }
+});
+
