@@ -84,6 +84,14 @@ try {
       controller = fc;
       fc.start(topology);
       log.info({ epoch: topology.epoch, startMs: Date.now() - t0 }, `manager ${name} leading: failover controller running at epoch ${topology.epoch}`);
+      // Let the first health check renew the primaries' leases (they ran out while no
+      // manager led) before the process-list write below: proxies holding writes that a
+      // lease-expired primary refused resend them on that topology write.
+      const firstRound = Date.now() + config.failoverCheckMs * config.failoverMisses;
+      while (Date.now() < firstRound && myTerm === term && fc.status().groups.some((g) => g.primary.lastReplyMsAgo === null)) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      if (myTerm !== term) return;
       // The topology's process list names the leading manager and its control port (shoal-cluster finds it there).
       await fc.updateProcesses((ps) => [...ps.filter((p) => p.role !== 'manager'), { role: 'manager', name, pid: process.pid, ports: control ? [control.port] : [] }]).catch((err: Error) => {
         log.warn({ err: err.message }, 'could not record this manager in the topology');

@@ -40,7 +40,8 @@ interface Child {
   startedAt: number;
 }
 
-const START_TIMEOUT_MS = 20000;
+/** Generous: a loaded 2-core machine can take many seconds to start Node processes. */
+const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5000;
 
 export class ProcessSupervisor {

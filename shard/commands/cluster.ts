@@ -1,11 +1,18 @@
 /**
  * CLUSTER SLOTS | SHARDS | NODES | KEYSLOT | MYID | INFO on a worker, so
  * cluster-aware clients (ioredis Cluster, node-redis cluster) can talk to workers
- * directly, as to Redis Cluster nodes. Each worker is presented as a primary.
+ * directly, as to Redis Cluster nodes. Primaries own the slots; each one's replicas
+ * (docs/replication.md) are listed beside it, as Redis Cluster lists a shard's replicas.
  */
 import type { CommandContext, HandlerTable } from './context.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { keySlot } from '../../shared/cluster/slot.js';
+import { sameGroup, type WorkerEndpoint } from '../../shared/cluster/topology.js';
+
+/** The replicas of primary `w` (same shard and worker), from the topology the worker adopted. */
+function replicasOf(ctx: CommandContext, w: WorkerEndpoint): WorkerEndpoint[] {
+  return ctx.server.replication.replicas.filter((r) => sameGroup(r, w));
+}
 
 function cluster(ctx: CommandContext, argv: Buffer[]): void {
   const out = ctx.out;
@@ -17,15 +24,18 @@ function cluster(ctx: CommandContext, argv: Buffer[]): void {
       for (const w of topo) ranges += w.slots.length;
       out.arrayHeader(ranges);
       for (const w of topo) {
+        const reps = replicasOf(ctx, w);
         for (const [a, b] of w.slots) {
-          out.arrayHeader(3);
+          out.arrayHeader(3 + reps.length);
           out.integer(a);
           out.integer(b);
-          out.arrayHeader(4);
-          out.bulk(w.host);
-          out.integer(w.port);
-          out.bulk(w.id);
-          out.mapHeader(0);
+          for (const n of [w, ...reps]) {
+            out.arrayHeader(4);
+            out.bulk(n.host);
+            out.integer(n.port);
+            out.bulk(n.id);
+            out.mapHeader(0);
+          }
         }
       }
       return;
@@ -41,15 +51,19 @@ function cluster(ctx: CommandContext, argv: Buffer[]): void {
           out.integer(b);
         }
         out.bulk('nodes');
-        out.arrayHeader(1);
-        out.mapHeader(7);
-        out.bulk('id'); out.bulk(w.id);
-        out.bulk('port'); out.integer(w.port);
-        out.bulk('ip'); out.bulk(w.host);
-        out.bulk('endpoint'); out.bulk(w.host);
-        out.bulk('role'); out.bulk('master');
-        out.bulk('replication-offset'); out.integer(0);
-        out.bulk('health'); out.bulk('online');
+        const reps = replicasOf(ctx, w);
+        out.arrayHeader(1 + reps.length);
+        for (const n of [w, ...reps]) {
+          out.mapHeader(7);
+          out.bulk('id'); out.bulk(n.id);
+          out.bulk('port'); out.integer(n.port);
+          out.bulk('ip'); out.bulk(n.host);
+          out.bulk('endpoint'); out.bulk(n.host);
+          out.bulk('role'); out.bulk(n === w ? 'master' : 'replica');
+          // Offsets of other nodes are not known here: this worker's own, else 0.
+          out.bulk('replication-offset'); out.integer(n.id === ctx.server.self.id ? ctx.server.replication.offset : 0);
+          out.bulk('health'); out.bulk('online');
+        }
       }
       return;
     }
@@ -60,6 +74,9 @@ function cluster(ctx: CommandContext, argv: Buffer[]): void {
         const flags = w.id === ctx.server.self.id ? 'myself,master' : 'master';
         const slots = w.slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(' ');
         s += `${w.id} ${w.host}:${w.port}@${w.port + 10000} ${flags} - 0 0 ${epoch} connected ${slots}\n`;
+        for (const r of replicasOf(ctx, w)) {
+          s += `${r.id} ${r.host}:${r.port}@${r.port + 10000} ${r.id === ctx.server.self.id ? 'myself,slave' : 'slave'} ${w.id} 0 0 ${epoch} connected\n`;
+        }
       }
       return out.verbatim(s);
     }
@@ -70,10 +87,11 @@ function cluster(ctx: CommandContext, argv: Buffer[]): void {
       return out.bulk(ctx.server.self.id);
     case 'info': {
       const n = topo.length;
+      const known = n + ctx.server.replication.replicas.length;
       const epoch = ctx.server.epoch;
       const text = [
         'cluster_state:ok', 'cluster_slots_assigned:16384', 'cluster_slots_ok:16384', 'cluster_slots_pfail:0',
-        'cluster_slots_fail:0', `cluster_known_nodes:${n}`, `cluster_size:${n}`, `cluster_current_epoch:${epoch}`,
+        'cluster_slots_fail:0', `cluster_known_nodes:${known}`, `cluster_size:${n}`, `cluster_current_epoch:${epoch}`,
         `cluster_my_epoch:${epoch}`, 'cluster_stats_messages_sent:0', 'cluster_stats_messages_received:0',
         'total_cluster_links_buffer_limit_exceeded:0',
       ].join('\r\n') + '\r\n';

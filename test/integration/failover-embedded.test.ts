@@ -56,7 +56,7 @@ const groupOf = (topo: TopoFile, shard: number): { primary: TopoEndpoint; replic
 if (isRedis) {
   t.plan(0, 'embedded failover is Shoal-only');
 } else {
-  const target = await startShoal({ replicas: 1, workers: 1, shards: 2, env: { SHOAL_CONSISTENCY: 'strong' } });
+  const target = await startShoal({ replicas: 1, workers: 1, shards: 2, env: { SHOAL_CONSISTENCY: 'strong' }, readyTimeoutMs: 60_000 });
   t.teardown(() => target.stop());
   t.teardown(() => {
     // A restarted shard process is the launcher's child: target.stop() finds it through
@@ -179,6 +179,14 @@ if (isRedis) {
     t.match(refused.stderr, /no group shard 9/, 'and says why');
     const usage = await cli(target, ['failover']);
     t.equal(usage.code, 2, 'a missing --shard is a usage error (exit 2)');
+  });
+
+  t.test('a lease that could outlive failure detection is a config error naming the keys', async (t) => {
+    const launcher = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'shoal.js');
+    const r = await execFileP(process.execPath, [launcher, '--replicas', '1', '--lease-ms', '500', '--failover-check-ms', '100', '--failover-misses', '5', '--data-dir', `${target.dataDir}/never`], { timeout: 30_000 })
+      .then(() => ({ code: 0, stderr: '' }), (e: { code?: number; stderr?: string }) => ({ code: e.code ?? -1, stderr: e.stderr ?? '' }));
+    t.equal(r.code, 1, 'the launcher exits 1 before starting anything');
+    t.match(r.stderr, /config leaseMs: lease-ms \(500\) must be below failover-check-ms x failover-misses \(100 x 5 = 500\)/, `it names the keys: ${r.stderr.trim()}`);
   });
 
   t.test('shoal-cluster replica add / remove', async (t) => {

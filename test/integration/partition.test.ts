@@ -85,7 +85,7 @@ class DirectWriter {
 if (isRedis) {
   t.plan(0, 'SIGSTOP of a shard process is Shoal-only');
 } else {
-  const target = await startShoal({ replicas: 1, workers: 1, shards: 2, env: { SHOAL_CONSISTENCY: 'strong' } });
+  const target = await startShoal({ replicas: 1, workers: 1, shards: 2, env: { SHOAL_CONSISTENCY: 'strong' }, readyTimeoutMs: 60_000 });
   t.teardown(() => target.stop());
 
   t.test('SIGSTOP the primary: one primary per slot at any time, nothing acknowledged lost, the old primary rejoins', async (t) => {

@@ -5,10 +5,12 @@
 // WAIT, partial resync after a dropped link. Exact reply texts from the contract.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import { useReplPair, once, infoOf, waitFor } from '../helpers/replication.js';
 import { replicationWorkload, BLOOM_UNIVERSE } from '../helpers/repl-workload.js';
 import { readKeyspace, diffKeyspaces } from '../helpers/keyspace-diff.js';
-import { RespClient, sleep, type RespValue } from '../helpers/run.js';
+import { RespClient, sleep, encodeCommand, type RespValue } from '../helpers/run.js';
+import { encodeFrame, readOffset, FrameKind, FLAG_OFFSET, FLAG_STRONG, FRAME_HEADER, OFFSET_BYTES } from '../../shared/frame/codec.js';
 import type { Topology } from '../../shared/cluster/topology.js';
 
 const TRYAGAIN = (e: number): { error: string } => ({ error: `TRYAGAIN Lease expired or fenced: this primary may have been replaced (epoch ${e})` });
@@ -148,6 +150,7 @@ t.test('strong holds wait for the replica ACK; WAIT counts acknowledging replica
   t.equal(await c.run(['SET', 's', '1']), 'OK');
   pair.replica!.signalPid('SIGSTOP');
   t.teardown(() => pair.replica?.signalPid('SIGCONT'));
+  await sleep(200); // the stop has taken effect
   const t0 = Date.now();
   let answered = 0;
   const reply = c.run(['SET', 's', '2'], { timeoutMs: 10_000 }).then((r) => {
@@ -175,4 +178,81 @@ t.test('a dropped link resyncs partially from the backlog', async (t) => {
   const [want, got] = await Promise.all([readKeyspace(pair.primaryPort), readKeyspace(pair.replicaPort)]);
   t.same(diffKeyspaces(want, got, 5), []);
   t.equal((await infoOf(pair.primaryPort, 'stats')).get('sync_full'), '1', 'no second full sync');
+});
+
+/** Sends one BATCH frame on a fresh framed link; resolves with the REPLIES frame's flags, payload and arrival time. */
+function framedBatch(port: number, flags: number, cmds: readonly (readonly string[])[], timeoutMs = 10_000): { sent: number; reply: Promise<{ flags: number; payload: Buffer; at: number }>; close(): void } {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  const payload = Buffer.concat(cmds.map((c) => encodeCommand(c)));
+  let buf = Buffer.alloc(0);
+  const reply = new Promise<{ flags: number; payload: Buffer; at: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no REPLIES frame')), timeoutMs);
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= FRAME_HEADER && buf.length >= FRAME_HEADER + buf.readUInt32LE(8)) {
+        clearTimeout(timer);
+        resolve({ flags: buf.readUInt16LE(2), payload: buf.subarray(FRAME_HEADER, FRAME_HEADER + buf.readUInt32LE(8)), at: Date.now() });
+      }
+    });
+    socket.on('error', reject);
+  });
+  socket.write(encodeFrame(FrameKind.BATCH, flags, cmds.length, payload));
+  return { sent: Date.now(), reply, close: () => socket.destroy() };
+}
+
+t.test('framed batches: FLAG_OFFSET carries the offset; FLAG_STRONG waits for the replica; replicas serve proxy reads', async (t) => {
+  const pair = await useReplPair(t, { kind: 'shoal' });
+  const a = framedBatch(pair.primaryPort, FLAG_OFFSET, [['SET', 'f', '1'], ['GET', 'f']]);
+  t.teardown(a.close);
+  const ra = await a.reply;
+  t.equal(ra.flags & FLAG_OFFSET, FLAG_OFFSET, 'REPLIES carries FLAG_OFFSET');
+  const offset = readOffset(ra.payload, 0);
+  t.equal(ra.payload.subarray(OFFSET_BYTES).toString(), '+OK\r\n$1\r\n1\r\n');
+  t.equal(offset, Number((await infoOf(pair.primaryPort, 'replication')).get('master_repl_offset')), 'the offset after the batch');
+  await pair.waitCaughtUp();
+  const r = framedBatch(pair.replicaPort, FLAG_OFFSET, [['GET', 'f'], ['SET', 'f', '2']]);
+  t.teardown(r.close);
+  const rr = await r.reply;
+  t.ok(readOffset(rr.payload, 0) >= offset, 'a replica reports its applied offset');
+  t.equal(rr.payload.subarray(OFFSET_BYTES).toString(), "$1\r\n1\r\n-READONLY You can't write against a read only replica.\r\n", 'reads served, writes refused');
+
+  pair.replica!.signalPid('SIGSTOP');
+  t.teardown(() => pair.replica?.signalPid('SIGCONT'));
+  await sleep(200);
+  const s = framedBatch(pair.primaryPort, FLAG_STRONG, [['SET', 'g', '1']]);
+  t.teardown(s.close);
+  let held = true;
+  void s.reply.then(() => {
+    held = false;
+  });
+  await sleep(400);
+  t.ok(held, 'the strong batch waits while the replica cannot ACK');
+  pair.replica!.signalPid('SIGCONT');
+  const rs = await s.reply;
+  t.equal(rs.payload.toString(), '+OK\r\n');
+  t.ok(rs.at - s.sent >= 380, `released after the ACK (${rs.at - s.sent} ms)`);
+});
+
+t.test('min-replicas-to-write, CONFIG parameters, REPLCONF and PSYNC refusals', async (t) => {
+  const pair = await useReplPair(t, { kind: 'shoal' });
+  const p = pair.primaryPort;
+  t.equal(await once(p, ['CONFIG', 'SET', 'min-replicas-to-write', '2']), 'OK');
+  t.same(await once(p, ['SET', 'x', '1']), { error: 'NOREPLICAS Not enough good replicas to write.' });
+  t.equal(await once(p, ['CONFIG', 'SET', 'min-replicas-to-write', '1']), 'OK');
+  t.equal(await once(p, ['SET', 'x', '1']), 'OK');
+  t.same(await once(p, ['CONFIG', 'GET', 'min-replicas-*']), ['min-replicas-to-write', '1', 'min-replicas-max-lag', '10']);
+  t.same(await once(p, ['CONFIG', 'SET', 'min-replicas-max-lag', 'x']), { error: "ERR CONFIG SET failed (possibly related to argument 'min-replicas-max-lag') - argument couldn't be parsed into an integer" });
+  t.equal(await once(p, ['CONFIG', 'SET', 'repl-backlog-size', '1']), 'OK');
+  t.same(await once(p, ['CONFIG', 'GET', 'repl-backlog-size']), ['repl-backlog-size', '16384']);
+  t.equal((await infoOf(p, 'replication')).get('repl_backlog_size'), '16384');
+  t.same(await once(p, ['REPLCONF', 'bogus', '5']), { error: 'ERR Unrecognized REPLCONF option: bogus' });
+  t.same(await once(p, ['REPLCONF', 'listening-port']), { error: 'ERR syntax error' });
+  t.same(await once(p, ['WAIT', '1', '-1']), { error: 'ERR timeout is negative' });
+  t.same(await once(p, ['WAIT', 'a', '1']), { error: 'ERR value is not an integer or out of range' });
+  const f = framedBatch(p, 0, [['PSYNC', '?', '-1']]);
+  t.teardown(f.close);
+  t.equal((await f.reply).payload.toString(), '-ERR PSYNC is not allowed on a proxy link\r\n');
+  const slots = (await once(p, ['CLUSTER', 'SLOTS'])) as RespValue[][];
+  t.equal(slots[0]!.length, 4, 'CLUSTER SLOTS lists the replica beside the primary');
+  t.equal((slots[0]![3] as RespValue[])[1], pair.replicaPort);
 });

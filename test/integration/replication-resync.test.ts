@@ -64,11 +64,15 @@ async function compare(t: Test, pair: ReplPair): Promise<void> {
  * Writers run; `drop` breaks the link; the replica must come back with a partial
  * resync (sync_partial_ok +1, sync_full unchanged) and converge.
  */
-async function partialAfter(t: Test, pair: ReplPair, label: string, drop: () => Promise<void>): Promise<void> {
+async function partialAfter(t: Test, pair: ReplPair, label: string, drop: () => Promise<boolean>): Promise<void> {
   const before = await syncStats(pair.primaryPort);
   const writers = startWriters(pair.primaryPort, 4, 200, `pr:${label}:`);
   await sleep(200);
-  await drop();
+  if (!(await drop())) {
+    await writers.stop();
+    t.fail('the link was not dropped, so there is no resync to check');
+    return;
+  }
   const back = await waitFor(async () => {
     const s = await syncStats(pair.primaryPort);
     return s.partialOk > before.partialOk || s.full > before.full;
@@ -90,12 +94,16 @@ async function partialAfter(t: Test, pair: ReplPair, label: string, drop: () => 
  * The replica is cut off (SIGSTOP, or the relay blocked) while `drop` breaks the link
  * and 3 MB are written into a 16 KB backlog: it must come back with a full resync.
  */
-async function fullAfter(t: Test, pair: ReplPair, label: string, cutOff: () => Promise<void>, restore: () => Promise<void>): Promise<void> {
+async function fullAfter(t: Test, pair: ReplPair, label: string, cutOff: () => Promise<boolean>, restore: () => Promise<void>): Promise<void> {
   const primary = await RespClient.connect(pair.primaryPort);
   t.teardown(() => primary.close());
   t.equal(await primary.run(['CONFIG', 'SET', 'repl-backlog-size', '16384']), 'OK', 'CONFIG SET repl-backlog-size 16384');
   const before = await syncStats(pair.primaryPort);
-  await cutOff();
+  if (!(await cutOff())) {
+    await restore();
+    t.fail('the link was not dropped, so there is no resync to check');
+    return;
+  }
   const value = 'x'.repeat(1000);
   const replies = await Promise.all(Array.from({ length: 3000 }, (_, i) => primary.run(['SET', `big:${label}:${i}`, `${i}:${value}`])));
   t.equal(replies.filter((r) => r !== 'OK').length, 0, '3,000 SETs of 1 KB while the replica is cut off');
@@ -122,19 +130,19 @@ t.test('link drops: partial resync inside the backlog, full resync beyond it', a
 
   await t.test('CLIENT KILL TYPE replica on the primary → partial resync', (t) => partialAfter(t, pair, 'kill-replica', async () => {
     const n = await once(pair.primaryPort, ['CLIENT', 'KILL', 'TYPE', 'replica']);
-    t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE replica closed the replica link (${JSON.stringify(n)})`);
+    return t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE replica closed the replica link (${JSON.stringify(n)})`);
   }));
 
   await t.test('CLIENT KILL TYPE master on the replica → partial resync', (t) => partialAfter(t, pair, 'kill-master', async () => {
     const n = await once(pair.replicaPort, ['CLIENT', 'KILL', 'TYPE', 'master']);
-    t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE master closed the link to the primary (${JSON.stringify(n)})`);
+    return t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE master closed the link to the primary (${JSON.stringify(n)})`);
   }));
 
   await t.test('a drop longer than the backlog (SIGSTOP + CLIENT KILL, 3 MB written) → full resync', (t) => fullAfter(t, pair, 'stopped', async () => {
     pair.replica!.signalPid('SIGSTOP');
     t.teardown(() => pair.replica?.signalPid('SIGCONT'));
     const n = await once(pair.primaryPort, ['CLIENT', 'KILL', 'TYPE', 'replica']);
-    t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE replica while the replica is stopped (${JSON.stringify(n)})`);
+    return t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE replica while the replica is stopped (${JSON.stringify(n)})`);
   }, async () => {
     pair.replica!.signalPid('SIGCONT');
   }));
@@ -146,13 +154,14 @@ t.test('link drops: partial resync inside the backlog, full resync beyond it', a
   const relay = pair.relays[0]!;
   await t.test('the link cut at the TCP level (relay) → partial resync', (t) => partialAfter(t, pair, 'net-cut', async () => {
     relay.block(true);
-    t.ok(relay.cut() >= 1, 'the relay cut the replication connection');
+    const cut = t.ok(relay.cut() >= 1, 'the relay cut the replication connection');
     await sleep(500);
     relay.block(false);
+    return cut;
   }));
   await t.test('the link down at the TCP level while 3 MB are written → full resync', (t) => fullAfter(t, pair, 'net-down', async () => {
     relay.block(true);
-    t.ok(relay.cut() >= 1, 'the relay cut the replication connection and refuses reconnects');
+    return t.ok(relay.cut() >= 1, 'the relay cut the replication connection and refuses reconnects');
   }, async () => {
     relay.block(false);
   }));

@@ -44,11 +44,11 @@ const test = (name: string, fn: (t: Test) => Promise<void>): void => {
 const isErr = (v: RespValue): v is { error: string } => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v) && 'error' in v;
 
 /** Runs scripted writes on the primary; every reply must be a non-error. */
-async function writeAll(t: Test, cmds: readonly (readonly string[])[]): Promise<void> {
+async function writeAll(t: Test, cmds: readonly (readonly (string | Buffer)[])[]): Promise<void> {
   const errors: string[] = [];
   for (const c of cmds) {
     const r = await primary.run(c);
-    if (isErr(r)) errors.push(`${c.join(' ')} → ${r.error}`);
+    if (isErr(r)) errors.push(`${c.map(String).join(' ').slice(0, 80)} → ${r.error}`);
   }
   t.same(errors, [], `${cmds.length} scripted writes answered without errors`);
 }
@@ -92,6 +92,12 @@ test('every data type replicates (scripted), then FLUSHALL', async (t) => {
     ['SETRANGE', '{r}plain', '0', 'J'],
     ['INCR', 's:counter'],
     ['INCRBY', 's:counter', '41'],
+    ['SET', 's:big', 'x'.repeat(2_000_000)],
+    ['APPEND', 's:big', 'tail'],
+    ['SET', 's:gone', 'v'],
+    ['EXPIRE', 's:gone', '-1'],
+    ['SET', 's:persisted', 'v', 'EX', '100'],
+    ['GETEX', 's:persisted', 'PERSIST'],
     // lists
     ['RPUSH', '{l}a', '1', '2', '3', '4', '5'],
     ['LMOVE', '{l}a', '{l}b', 'LEFT', 'RIGHT'],
@@ -146,6 +152,11 @@ test('every data type replicates (scripted), then FLUSHALL', async (t) => {
     ['COPY', '{r}ex', '{r}ex-copy'],
     ['RENAME', '{z}i', '{z}i2'],
   ]);
+  // Binary keys and values with CR, LF, NUL and RESP markers: the stream must frame them by length.
+  const binKey = Buffer.from('bin:\r\n*3\r\n$3\0key', 'latin1');
+  const binValue = Buffer.from([0, 13, 10, 36, 42, 0xff, 0x80, 13, 10, 0]);
+  t.equal(await primary.run(['SET', binKey, binValue]), 'OK', 'SET of a binary key and value');
+  t.equal(await primary.run(['HSET', 'h:bin', binValue, binKey]), 1, 'HSET with a binary field and value');
   if (hasBloom) {
     await writeAll(t, [
       ['BF.ADD', 'bf', 'apple'],
@@ -182,6 +193,10 @@ test('every data type replicates (scripted), then FLUSHALL', async (t) => {
   t.equal(await readOnReplica(['GET', '{r}renamed']), 'Jello', 'SETRANGE + RENAME on the replica');
   t.equal(await readOnReplica(['GET', 's:range']), '\0\0\0\0\0xyz', 'SETRANGE zero-pads on the replica');
   t.equal(await readOnReplica(['GET', 's:keep']), 'v2', 'SET KEEPTTL value');
+  t.equal(await readOnReplica(['STRLEN', 's:big']), 2_000_004, 'a 2 MB string (+ APPEND) on the replica');
+  t.equal(await readOnReplica(['EXISTS', 's:gone']), 0, 'EXPIRE with a negative time deleted the key on the replica');
+  t.equal(await readOnReplica(['TTL', 's:persisted']), -1, 'GETEX PERSIST on the replica');
+  t.same(await replica.run(['GET', binKey], { buffers: true }), binValue, 'the binary key and value on the replica');
   t.ok(Number(await readOnReplica(['TTL', 's:keep'])) > 1400, 'SET KEEPTTL kept the TTL on the replica');
   t.same(await readOnReplica(['LRANGE', '{l}wait', '0', '-1']), ['y'], 'the list after the served BLPOP');
   t.same(await readOnReplica(['LRANGE', '{l}dst', '0', '-1']), ['q'], 'BLMOVE destination on the replica');
@@ -373,12 +388,55 @@ test('ROLE and INFO replication on both sides, with the fields of a redis primar
   }
 });
 
+test('keys the primary evicts under maxmemory reach the replica as DELs; the replica never evicts on its own', async (t) => {
+  await primary.run(['FLUSHALL']);
+  t.teardown(async () => {
+    await primary.run(['CONFIG', 'SET', 'maxmemory', '0']);
+    await primary.run(['CONFIG', 'SET', 'maxmemory-policy', 'noeviction']);
+  });
+  const replicaEvictedBefore = Number((await infoOf(pair.replicaPort, 'stats')).get('evicted_keys'));
+  const used = Number((await infoOf(pair.primaryPort, 'memory')).get('used_memory'));
+  t.equal(await primary.run(['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-random']), 'OK', 'maxmemory-policy allkeys-random on the primary');
+  t.equal(await primary.run(['CONFIG', 'SET', 'maxmemory', String(used + 4 * 1024 * 1024)]), 'OK', `maxmemory = used_memory + 4 MB on the primary (${used} + 4 MB)`);
+  const value = 'e'.repeat(2000);
+  for (let i = 0; i < 6000; i += 200) {
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, j) => primary.run(['SET', `ev:${i + j}`, value])));
+    const bad = replies.filter((r) => r !== 'OK');
+    if (bad.length > 0) {
+      t.fail(`SETs refused under allkeys-random: ${JSON.stringify(bad[0])}`);
+      break;
+    }
+  }
+  const evicted = Number((await infoOf(pair.primaryPort, 'stats')).get('evicted_keys'));
+  t.ok(evicted > 0, `the primary evicted ${evicted} keys (12 MB written into 4 MB)`);
+  // Lift the limit before reading, so the comparison itself cannot evict.
+  await primary.run(['CONFIG', 'SET', 'maxmemory', '0']);
+  await synced(t);
+  const keys = await compareKeyspaces(t, 0);
+  t.ok(keys > 0 && keys < 6000, `${keys} of 6,000 keys survived on both sides`);
+  t.equal(Number((await infoOf(pair.replicaPort, 'stats')).get('evicted_keys')), replicaEvictedBefore, 'the replica evicted nothing itself (INFO stats evicted_keys unchanged)');
+});
+
 test('WAIT counts acking replicas; min-replicas-to-write refuses writes with -NOREPLICAS while the replica is stopped', async (t) => {
   await primary.run(['SET', 'w:k', '1']);
   t.equal(await primary.run(['WAIT', '1', '5000']), 1, 'WAIT 1 5000 → 1');
   const t0 = Date.now();
   t.equal(await primary.run(['WAIT', '2', '300']), 1, 'WAIT 2 300 → 1 (only one replica exists)');
   t.ok(Date.now() - t0 >= 250, `WAIT 2 300 waited for its timeout (${Date.now() - t0} ms)`);
+
+  // A healthy replica acks at least every second: with max-lag 1 it must count as good
+  // all the time, idle or not (no write refused while nothing is wrong).
+  t.equal(await primary.run(['CONFIG', 'SET', 'min-replicas-max-lag', '1']), 'OK', 'CONFIG SET min-replicas-max-lag 1');
+  t.equal(await primary.run(['CONFIG', 'SET', 'min-replicas-to-write', '1']), 'OK', 'CONFIG SET min-replicas-to-write 1 (replica running)');
+  const refusedWhileHealthy: string[] = [];
+  // Idle gaps longer than the lag limit between writes: an idle replica still acks every second.
+  for (const idleMs of [0, 1300, 150, 1700, 100, 900]) {
+    await sleep(idleMs);
+    const r = await primary.run(['SET', 'w:healthy', String(idleMs)]);
+    if (r !== 'OK') refusedWhileHealthy.push(`after ${idleMs} ms idle: ${JSON.stringify(r)}`);
+  }
+  t.same(refusedWhileHealthy, [], 'no write refused while the replica runs, even after idle gaps (it acks within min-replicas-max-lag)');
+  t.equal(await primary.run(['CONFIG', 'SET', 'min-replicas-to-write', '0']), 'OK', 'min-replicas-to-write 0 again');
 
   pair.replica!.signalPid('SIGSTOP');
   t.teardown(() => pair.replica?.signalPid('SIGCONT'));
