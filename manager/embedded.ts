@@ -207,6 +207,9 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
       return { id: workerNodeId(config.host, port), shard, worker: g.worker, host: config.host, port, slots: g.slots.map(([a, b]) => [a, b] as SlotRange), role: 'replica', node };
     });
     const next = await controller.change(`replica add: ${node} (ports ${endpoints.map((e) => e.port).join(', ')}) for shard ${shard}`, (topo) => {
+      // Another add may have taken these ports since they were chosen (changes are serialized, choices are not).
+      const taken = [...topo.workers, ...(topo.replicas ?? [])].filter((w) => endpoints.some((e) => e.port === w.port) || endpointNode(w) === node);
+      if (taken.length > 0) throw new FailoverRefused(`${node} or its ports were just added by another request; try again`);
       topo.replicas = [...(topo.replicas ?? []), ...endpoints];
       return topo;
     });

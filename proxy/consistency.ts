@@ -22,7 +22,7 @@
  * offset hands the read to the primary (proxy/replica-reads.ts). The replica is
  * chosen by client id, so a client's pipelined reads stay in order on one replica.
  *
- * Multi-step commands (gather/special/transaction) and blocking commands write outside
+ * Multi-step commands (gather/special) and blocking commands write outside
  * the dispatching turn, where no FLAG_OFFSET applies: after one, a session client
  * reads from the primaries until two offset probes (≥ 100 ms) have passed.
  *
@@ -121,7 +121,8 @@ export function routeReplicated(server: ProxyServer, client: ProxyClient, spec: 
   const flags = spec.flags;
   const keyed = spec.route === 'key' && !(flags & CMD_BLOCKING) && spec.firstKey > 0 && spec.firstKey < argv.length;
   const g = keyed ? server.ownerIndex(argv[spec.firstKey]!) : -1;
-  if (flags & CMD_WRITE) {
+  // EXEC runs the writes queued under MULTI (they came through here as queued, unrouted).
+  if (flags & CMD_WRITE || (spec.route === 'transaction' && spec.name === 'exec')) {
     if (g >= 0) st.written[g] = 1;
     else st.written.fill(1);
     st.writtenAny = true;
@@ -145,7 +146,7 @@ export function routeReplicated(server: ProxyServer, client: ProxyClient, spec: 
     else {
       st.markAllDirty();
       const r = spec.route;
-      if (r === 'gather' || r === 'special' || r === 'transaction' || flags & CMD_BLOCKING) st.staleUntil = -1;
+      if (r === 'gather' || r === 'special' || flags & CMD_BLOCKING) st.staleUntil = -1;
     }
     return false;
   }

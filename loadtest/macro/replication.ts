@@ -38,7 +38,7 @@ const CLIENTS = Math.max(1, Math.floor(envNum('REPL_CLIENTS', 50)));
 const VALUE = Math.max(1, Math.floor(envNum('REPL_VALUE', 100)));
 const KEYSPACE = Math.max(1, Math.floor(envNum('REPL_KEYSPACE', 100_000)));
 const SAMPLE_MS = Math.max(1, envNum('LAG_SAMPLE_MS', 5));
-const LAG_RUNS = Math.max(0, Math.floor(envNum('LAG_RUNS', 1)));
+const LAG_RUNS = Math.max(0, Math.floor(envNum('LAG_RUNS', 2)));
 
 export const REPLICATION_KNOBS = ['REPL_CONFIGS', 'REPL_PIPELINE', 'REPL_CLIENTS', 'REPL_VALUE', 'REPL_KEYSPACE', 'LAG_SAMPLE_MS', 'LAG_RUNS'];
 
@@ -273,7 +273,7 @@ function section(rows: Row[], commands: string[], failures: string[]): Section {
         String(st.unreached), fmt(median(r.lagLoad ?? []), 2)]);
     };
     add('shoal', r.config, r.shoalLag);
-    add('redis + replica', 'async', r.redisLag);
+    add('redis + replica', `async (runs beside shoal ${r.config})`, r.redisLag);
   }
   const text = [table.length ? textTable(HEAD, table) : 'no config measured', cost.length ? textTable(['config', 'shoal with/without', 'redis with/without'], cost) : '',
     lag.length ? textTable(LAG_HEAD, lag) : '', ...failures.map((f) => `FAILED ${f}`)].filter((x) => x).join('\n');

@@ -36,7 +36,8 @@
  *   - written, unanswered, a write (or inside MULTI): `-TRYAGAIN ... may or may not
  *     have been applied`, never resent;
  *   - a write the worker refused (`-TRYAGAIN Lease expired ...`, `-READONLY ...`: not
- *     applied) waits for the next topology change (up to HOLD_MS) and is resent once.
+ *     applied) is resent at the next topology change, and every REFUSED_RETRY_MS
+ *     meanwhile, until HOLD_MS after its first refusal (then the client gets it).
  * When nothing comes back within HOLD_MS the held requests get CLUSTERDOWN and the
  * breaker opens, exactly as without replicas. To find a request's bytes again the link
  * keeps each sent frame until its REPLIES frame arrived (one object per frame).
@@ -88,6 +89,8 @@ export const HOLD_MS = 2000;
  * may take to be answered before the old socket is dropped and they count as lost.
  */
 const SWITCH_DRAIN_MS = 500;
+/** How often a write refused as not applied (lease expired, fenced, replica) is tried again within HOLD_MS. */
+const REFUSED_RETRY_MS = 100;
 /** Frame flag bits a batch is keyed by (FLAG_RESP3 | FLAG_STRONG | FLAG_OFFSET). */
 const BATCH_KINDS = 8;
 
@@ -283,6 +286,8 @@ export class WorkerLink {
   /** Writes refused as not applied, waiting for a topology change. */
   #refused: Refused[] = [];
   #refusedTimer: NodeJS.Timeout | null = null;
+  /** When each write being retried after a refusal was first refused. */
+  readonly #refusedAt = new Map<Sink, number>();
   /** Sinks of requests already resent once: a second loss fails them. */
   readonly #resent = new Set<Sink>();
   /** The newest topology epoch this link was told about (follow()). */
@@ -497,6 +502,7 @@ export class WorkerLink {
     this.#socket?.destroy();
     const refused = this.#refused;
     this.#refused = [];
+    this.#refusedAt.clear();
     for (const r of refused) r.sink.deliver(r.reply, 0, r.reply.length);
     this.#failQueued(`CLUSTERDOWN ${this.#name} is unavailable: link closed`);
   }
@@ -652,6 +658,7 @@ export class WorkerLink {
     }
     for (const s of sinks) {
       this.#resent.delete(s);
+      this.#refusedAt.delete(s);
       deliverError(s, text);
     }
   }
@@ -695,6 +702,7 @@ export class WorkerLink {
     for (const f of flights) f.fail(cause);
     for (const s of sinks) {
       this.#resent.delete(s);
+      this.#refusedAt.delete(s);
       deliverError(s, err);
     }
     this.#checkDrained();
@@ -739,6 +747,7 @@ export class WorkerLink {
           again.push({ bytes: Buffer.from(fr.buf.subarray(pos, end)), sink, flags: fr.flags });
         } else {
           this.#resent.delete(sink);
+          this.#refusedAt.delete(sink);
           deliverError(sink, kind === NAME_READ ? `CLUSTERDOWN ${this.#name} is unavailable: ${reason}` : maybe);
           errors++;
         }
@@ -774,14 +783,19 @@ export class WorkerLink {
 
   /**
    * A reply starting with '-': a write refused before it was applied (lease expired,
-   * fenced, or the worker is a replica now) is kept to resend after the next topology
-   * change, once. True when the reply was taken (not to be delivered now).
+   * fenced, or the worker is a replica now) is kept and sent again — at the next
+   * topology change, and every REFUSED_RETRY_MS meanwhile (a lease the manager renews
+   * late needs no topology change) — until HOLD_MS after its first refusal, when the
+   * client gets the refusal. Resending is safe: every earlier attempt was refused, so
+   * none was applied. True when the reply was taken (not to be delivered now).
    */
   #takeRefused(buf: Buffer, p: number, end: number, fr: SentFrame, index: number, sink: Sink): boolean {
     const head = buf.toString('latin1', p + 1, Math.min(end, p + 24));
     if (!head.startsWith('TRYAGAIN Lease expired') && !head.startsWith('READONLY ')) return false;
-    if (this.#resent.has(sink)) {
-      this.#resent.delete(sink);
+    const now = Date.now();
+    const first = this.#refusedAt.get(sink) ?? now;
+    if (now - first >= HOLD_MS) {
+      this.#refusedAt.delete(sink);
       return false;
     }
     // Walk the frame's commands up to this one (the cursor only moves forward).
@@ -793,23 +807,26 @@ export class WorkerLink {
       fr.idx++;
     }
     const kind = commandKind(fr.buf, fr.pos);
-    if (fr.inMulti || kind === NAME_MULTI || kind === NAME_ENDMULTI) return false;
+    if (fr.inMulti || kind === NAME_MULTI || kind === NAME_ENDMULTI) {
+      this.#refusedAt.delete(sink);
+      return false;
+    }
     const cmdEnd = replyEnd(fr.buf, fr.pos, fr.buf.length);
-    const r: Refused = { bytes: Buffer.from(fr.buf.subarray(fr.pos, cmdEnd)), sink, flags: fr.flags, reply: Buffer.from(buf.subarray(p, end)), at: Date.now() };
-    this.#resent.add(sink);
+    const r: Refused = { bytes: Buffer.from(fr.buf.subarray(fr.pos, cmdEnd)), sink, flags: fr.flags, reply: Buffer.from(buf.subarray(p, end)), at: first };
+    this.#refusedAt.set(sink, first);
     if (this.#epoch > fr.epoch) {
       this.#prepend([r]); // the topology already changed since it was sent
       return true;
     }
     this.#refused.push(r);
     if (this.#refusedTimer === null) {
-      this.#refusedTimer = setTimeout(() => this.#expireRefused(), HOLD_MS);
+      this.#refusedTimer = setTimeout(() => this.#retryRefused(), REFUSED_RETRY_MS);
       this.#refusedTimer.unref();
     }
     return true;
   }
 
-  /** A topology change: the refused writes go out again. */
+  /** A topology change: the refused writes go out again now. */
   #releaseRefused(): void {
     if (this.#refused.length === 0) return;
     const items = this.#refused;
@@ -820,24 +837,21 @@ export class WorkerLink {
     this.#prepend(items);
   }
 
-  /** Refused writes older than HOLD_MS get the worker's refusal after all. */
-  #expireRefused(): void {
+  /** Refused writes go out again; those first refused HOLD_MS ago get the worker's refusal. */
+  #retryRefused(): void {
     this.#refusedTimer = null;
     const now = Date.now();
-    const keep: Refused[] = [];
+    const again: Refused[] = [];
     for (const r of this.#refused) {
       if (now - r.at >= HOLD_MS) {
-        this.#resent.delete(r.sink);
+        this.#refusedAt.delete(r.sink);
         r.sink.deliver(r.reply, 0, r.reply.length);
       } else {
-        keep.push(r);
+        again.push(r);
       }
     }
-    this.#refused = keep;
-    if (keep.length > 0) {
-      this.#refusedTimer = setTimeout(() => this.#expireRefused(), HOLD_MS - (now - keep[0]!.at));
-      this.#refusedTimer.unref();
-    }
+    this.#refused = [];
+    this.#prepend(again);
   }
 
   private onData(chunk: Buffer): void {
@@ -870,6 +884,7 @@ export class WorkerLink {
               continue;
             }
             if (this.#resent.size > 0) this.#resent.delete(sink);
+            if (this.#refusedAt.size > 0) this.#refusedAt.delete(sink);
             sink.deliver(buf, p, end);
           }
           p = end;

@@ -39,7 +39,7 @@ export function replicationSection(r: Replication): string {
         `master_sync_last_io_seconds_ago:${Math.floor((now - link.lastIo) / 1000)}`,
       );
     }
-    if (!up) lines.push(`master_link_down_since_seconds:${link === null ? -1 : Math.floor((now - link.downSince) / 1000)}`);
+    if (!up) lines.push(`master_link_down_since_seconds:${link === null || link.downSince === 0 ? -1 : Math.floor((now - link.downSince) / 1000)}`);
     lines.push('slave_priority:100', 'slave_read_only:1', 'replica_announced:1', 'connected_slaves:0');
   }
   lines.push(

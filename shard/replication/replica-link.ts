@@ -64,7 +64,8 @@ export class ReplicaLink {
   /** Bytes of whole commands applied (slave_repl_offset). */
   applied = 0;
   lastIo = Date.now();
-  downSince = Date.now();
+  /** When the link last went down after being up (0 = never up: INFO says -1, as Redis). */
+  downSince = 0;
   syncTotal = -1;
   syncRead = 0;
   syncStartedAt = 0;

@@ -104,6 +104,7 @@ export class Replication {
   start(log: Logger): void {
     this.log = log;
     this.#started = true;
+    this.#lastTick = Date.now(); // loading the data is not a stall
     if (this.role === 'replica') this.#becomeReplica('start');
     else this.#becomePrimary('start', false);
     this.#refreshGate();

@@ -18,7 +18,7 @@
 // after a 3 s SIGTERM grace); every wait is bounded and throws with the processes'
 // recent output, so a failing test says what the servers logged.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,6 +75,30 @@ export class Proc {
     } catch {
       // already gone
     }
+  }
+
+  /**
+   * SIGSTOP, then waits until every thread of the process is in state T (stopped) in
+   * /proc (bounded 2 s): the signal is asynchronous, and a worker thread running on
+   * another core could otherwise still answer for a moment.
+   */
+  async freeze(): Promise<void> {
+    this.signalPid('SIGSTOP');
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline) {
+      try {
+        const tasks = await readdir(`/proc/${this.pid}/task`);
+        const states = await Promise.all(tasks.map(async (tid) => {
+          const stat = await readFile(`/proc/${this.pid}/task/${tid}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        }));
+        if (states.every((st) => st === 'T' || st === 't')) return;
+      } catch {
+        return; // no /proc (or the process is gone): nothing more to wait for
+      }
+      await sleep(5);
+    }
+    throw new Error(`${this.name} (pid ${this.pid}) not stopped 2 s after SIGSTOP`);
   }
 
   async kill9(): Promise<void> {
@@ -212,8 +236,16 @@ export class ReplPair {
         pair.replicaTopologyFile = path.join(dataDir, 'topology-replica.json');
         await writeFile(pair.replicaTopologyFile, JSON.stringify(topo, null, 2));
       }
-      await pair.#startPrimary();
-      if (opts.withReplica ?? true) await pair.startReplica();
+      if ((opts.withReplica ?? true) && kind === 'shoal') {
+        // Both Shoal processes start at once (each takes seconds to boot): the replica
+        // retries its primary until it answers, as after any restart.
+        pair.replica = pair.#spawn('replica');
+        await Promise.all([pair.#startPrimary(), pair.#waitPing(pair.replica, pair.groups.map((g) => g.replica))]);
+        await pair.waitLinkUp(pair.linkTimeoutMs);
+      } else {
+        await pair.#startPrimary();
+        if (opts.withReplica ?? true) await pair.startReplica();
+      }
     } catch (e) {
       await pair.stop();
       throw e;

@@ -28,8 +28,8 @@ import { RespClient, sleep, type RespValue } from '../helpers/run.js';
 import { WriterPool, inSlots, type AckedWrite } from '../helpers/failover.js';
 import { connectEtcd, etcdKeys } from '../../shared/cluster/etcd-client.js';
 import { parseTopology } from '../../shared/cluster/etcd-topology-source.js';
-import type { Topology } from '../../shared/cluster/topology.js';
-import { topologyFromSpec, type ClusterSpec } from '../../manager/cluster-spec.js';
+import { slotOwners, type Topology } from '../../shared/cluster/topology.js';
+import { parseClusterSpec, readClusterSpec, topologyFromSpec, type ClusterSpec } from '../../manager/cluster-spec.js';
 import { EtcdTopologyStore, TopologyWriteRefused } from '../../manager/etcd-store.js';
 import { ManagerLeadership, type LeaderToken } from '../../manager/leader.js';
 import { createLogger } from '../../shared/log.js';
@@ -147,6 +147,20 @@ if (isRedis) {
     } finally {
       await c.close();
     }
+  });
+
+  t.test('cluster file: the 3-machine example and refused files', async (t) => {
+    const example = readClusterSpec(path.join(DIST_ROOT, '..', 'config', 'cluster-3-machines.json'));
+    const topo = topologyFromSpec(example);
+    t.equal(topo.workers.length, 6, '3 shards x 2 workers: 6 primaries');
+    t.equal(topo.replicas?.length, 6, 'one replica of each');
+    t.doesNotThrow(() => slotOwners(topo.workers), 'every slot owned exactly once');
+    t.same([...new Set(topo.workers.map((w) => `${w.node}@${w.host}`))], ['shard-0@10.0.0.1', 'shard-1@10.0.0.2', 'shard-2@10.0.0.3'], 'primaries per machine');
+    t.same([...new Set(topo.replicas!.map((w) => `${w.node}@${w.host}`))], ['shard-0-replica-1@10.0.0.2', 'shard-1-replica-1@10.0.0.3', 'shard-2-replica-1@10.0.0.1'], 'each replica on the next machine');
+    t.ok(topo.replicas!.every((r) => JSON.stringify(r.slots) === JSON.stringify(topo.workers.find((w) => w.shard === r.shard && w.worker === r.worker)?.slots)), 'replicas carry their primary\'s slots');
+    t.throws(() => parseClusterSpec({ workersPerShard: 2, shards: [{ primary: { host: 'a', port: 7000 } }, { primary: { host: 'a', port: 7001 } }] }), /a:7001 is used by two workers/, 'overlapping ports refused');
+    t.throws(() => parseClusterSpec({ shards: [{ primary: { host: 'a', port: 0 } }] }), /shards\[0\]\.primary/, 'a bad port names where it is');
+    t.throws(() => parseClusterSpec({ shards: [] }), /non-empty array/, 'no shards refused');
   });
 
   t.test('epoch guard: an old leader that lost its lease cannot write the topology', async (t) => {

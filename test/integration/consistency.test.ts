@@ -37,7 +37,7 @@ async function sumCalls(ports: readonly number[], cmd: string): Promise<number> 
 if (isRedis) {
   t.plan(0, 'consistency levels and replica reads through the proxy are Shoal-only');
 } else {
-  const target = await startShoal({ workers: 2, replicas: 1 });
+  const target = await startShoal({ workers: 2, replicas: 1, readyTimeoutMs: 60_000 });
   t.teardown(() => target.stop());
   const replicaPorts = target.replicaPorts ?? [];
   const primaryPorts = target.workerPorts;

@@ -64,23 +64,6 @@ t.test('every data type converges (full sync, then the stream), expiry DELs incl
   t.equal(stats.get('sync_full'), '1');
 });
 
-t.test('a replica refuses writes: MOVED for direct keyed writes, READONLY otherwise; READONLY reads', async (t) => {
-  const pair = await useReplPair(t, { kind: 'shoal' });
-  t.equal(await once(pair.primaryPort, ['SET', 'k', 'v']), 'OK');
-  await pair.waitCaughtUp();
-  const moved = (await once(pair.replicaPort, ['SET', 'k', 'x'])) as { error: string };
-  t.match(moved.error, new RegExp(`^MOVED \\d+ 127\\.0\\.0\\.1:${pair.primaryPort}$`));
-  t.same(await once(pair.replicaPort, ['FLUSHALL']), READONLY);
-  const c = await RespClient.connect(pair.replicaPort);
-  t.teardown(() => c.close());
-  t.match(((await c.run(['GET', 'k'])) as { error: string }).error, /^MOVED /);
-  t.equal(await c.run(['READONLY']), 'OK');
-  t.equal(await c.run(['GET', 'k']), 'v');
-  t.match(((await c.run(['SET', 'k', 'x'])) as { error: string }).error, /^MOVED /, 'READONLY does not allow writes');
-  t.same(await once(pair.replicaPort, ['REPLICAOF', 'NO', 'ONE']), { error: 'ERR REPLICAOF not allowed in cluster mode.' });
-  t.equal(await once(pair.replicaPort, ['GET', 'k']).then(() => 'sent'), 'sent');
-});
-
 t.test('lease expiry and fencing refuse writes with the contract text; a topology unfences', async (t) => {
   const pair = await useReplPair(t, { kind: 'shoal', withReplica: false });
   const port = pair.primaryPort;
@@ -139,33 +122,6 @@ t.test('SHOAL.TOPOLOGY promotes the replica and demotes the primary, which resyn
   t.equal(s.get('sync_partial_ok'), '1', 'partial resync');
 });
 
-t.test('strong holds wait for the replica ACK; WAIT counts acknowledging replicas', async (t) => {
-  const pair = await useReplPair(t, { kind: 'shoal' });
-  t.equal(await once(pair.primaryPort, ['WAIT', '1', '2000']), 1);
-  const c = await RespClient.connect(pair.primaryPort);
-  t.teardown(() => c.close());
-  t.equal(await c.run(['CONSISTENCY']), 'session');
-  t.equal(await c.run(['CONSISTENCY', 'strong']), 'OK');
-  t.same(await c.run(['CONSISTENCY', 'x']), { error: "ERR Invalid consistency level 'x' (eventual, strong, session)" });
-  t.equal(await c.run(['SET', 's', '1']), 'OK');
-  pair.replica!.signalPid('SIGSTOP');
-  t.teardown(() => pair.replica?.signalPid('SIGCONT'));
-  await sleep(200); // the stop has taken effect
-  const t0 = Date.now();
-  let answered = 0;
-  const reply = c.run(['SET', 's', '2'], { timeoutMs: 10_000 }).then((r) => {
-    answered = Date.now();
-    return r;
-  });
-  await sleep(400);
-  t.equal(answered, 0, 'the strong write is held while the replica cannot ACK');
-  t.equal(await once(pair.primaryPort, ['GET', 's']), '2', 'it was applied on the primary');
-  t.equal(await once(pair.primaryPort, ['WAIT', '1', '100']), 0, 'WAIT times out with 0');
-  pair.replica!.signalPid('SIGCONT');
-  t.equal(await reply, 'OK');
-  t.ok(answered - t0 >= 400, `released after the replica resumed (${answered - t0} ms)`);
-});
-
 t.test('a dropped link resyncs partially from the backlog', async (t) => {
   const pair = await useReplPair(t, { kind: 'shoal', relay: true });
   await runAll(pair.primaryPort, Array.from({ length: 100 }, (_, i) => ['SET', `a${i}`, 'x']));
@@ -200,59 +156,107 @@ function framedBatch(port: number, flags: number, cmds: readonly (readonly strin
   return { sent: Date.now(), reply, close: () => socket.destroy() };
 }
 
-t.test('framed batches: FLAG_OFFSET carries the offset; FLAG_STRONG waits for the replica; replicas serve proxy reads', async (t) => {
-  const pair = await useReplPair(t, { kind: 'shoal' });
-  const a = framedBatch(pair.primaryPort, FLAG_OFFSET, [['SET', 'f', '1'], ['GET', 'f']]);
-  t.teardown(a.close);
-  const ra = await a.reply;
-  t.equal(ra.flags & FLAG_OFFSET, FLAG_OFFSET, 'REPLIES carries FLAG_OFFSET');
-  const offset = readOffset(ra.payload, 0);
-  t.equal(ra.payload.subarray(OFFSET_BYTES).toString(), '+OK\r\n$1\r\n1\r\n');
-  t.equal(offset, Number((await infoOf(pair.primaryPort, 'replication')).get('master_repl_offset')), 'the offset after the batch');
-  await pair.waitCaughtUp();
-  const r = framedBatch(pair.replicaPort, FLAG_OFFSET, [['GET', 'f'], ['SET', 'f', '2']]);
-  t.teardown(r.close);
-  const rr = await r.reply;
-  t.ok(readOffset(rr.payload, 0) >= offset, 'a replica reports its applied offset');
-  t.equal(rr.payload.subarray(OFFSET_BYTES).toString(), "$1\r\n1\r\n-READONLY You can't write against a read only replica.\r\n", 'reads served, writes refused');
-
-  pair.replica!.signalPid('SIGSTOP');
-  t.teardown(() => pair.replica?.signalPid('SIGCONT'));
-  await sleep(200);
-  const s = framedBatch(pair.primaryPort, FLAG_STRONG, [['SET', 'g', '1']]);
-  t.teardown(s.close);
-  let held = true;
-  void s.reply.then(() => {
-    held = false;
+// One primary + replica pair for the checks that need no fresh history (each pair costs
+// a few seconds of process start on a busy machine).
+t.test('one pair: refusals, strong holds, framed flags, min-replicas and CONFIG', async (s) => {
+  const pair = await useReplPair(s, { kind: 'shoal' });
+  // The replica's link is up; the primary must also count it online (its side of the sync ended).
+  const online = await waitFor(async () => /state=online/.test((await infoOf(pair.primaryPort, 'replication')).get('slave0') ?? ''), 10_000);
+  s.ok(online.ok, 'the primary counts the replica online');
+  s.test('min-replicas-to-write, CONFIG parameters, REPLCONF and PSYNC refusals', async (t) => {
+    const p = pair.primaryPort;
+    t.equal(await once(p, ['CONFIG', 'SET', 'min-replicas-to-write', '2']), 'OK');
+    t.same(await once(p, ['SET', 'x', '1']), { error: 'NOREPLICAS Not enough good replicas to write.' });
+    t.equal(await once(p, ['CONFIG', 'SET', 'min-replicas-to-write', '1']), 'OK');
+    t.equal(await once(p, ['SET', 'x', '1']), 'OK');
+    t.same(await once(p, ['CONFIG', 'GET', 'min-replicas-*']), ['min-replicas-to-write', '1', 'min-replicas-max-lag', '10']);
+    t.same(await once(p, ['CONFIG', 'SET', 'min-replicas-max-lag', 'x']), { error: "ERR CONFIG SET failed (possibly related to argument 'min-replicas-max-lag') - argument couldn't be parsed into an integer" });
+    t.equal(await once(p, ['CONFIG', 'SET', 'repl-backlog-size', '1']), 'OK');
+    t.same(await once(p, ['CONFIG', 'GET', 'repl-backlog-size']), ['repl-backlog-size', '16384']);
+    t.equal((await infoOf(p, 'replication')).get('repl_backlog_size'), '16384');
+    t.same(await once(p, ['REPLCONF', 'bogus', '5']), { error: 'ERR Unrecognized REPLCONF option: bogus' });
+    t.same(await once(p, ['REPLCONF', 'listening-port']), { error: 'ERR syntax error' });
+    t.same(await once(p, ['WAIT', '1', '-1']), { error: 'ERR timeout is negative' });
+    t.same(await once(p, ['WAIT', 'a', '1']), { error: 'ERR value is not an integer or out of range' });
+    const f = framedBatch(p, 0, [['PSYNC', '?', '-1']]);
+    t.teardown(f.close);
+    t.equal((await f.reply).payload.toString(), '-ERR PSYNC is not allowed on a proxy link\r\n');
+    const slots = (await once(p, ['CLUSTER', 'SLOTS'])) as RespValue[][];
+    t.equal(slots[0]!.length, 4, 'CLUSTER SLOTS lists the replica beside the primary');
+    t.equal((slots[0]![3] as RespValue[])[1], pair.replicaPort);
+    t.equal(await once(p, ['CONFIG', 'SET', 'min-replicas-to-write', '0', 'repl-backlog-size', '1mb']), 'OK');
   });
-  await sleep(400);
-  t.ok(held, 'the strong batch waits while the replica cannot ACK');
-  pair.replica!.signalPid('SIGCONT');
-  const rs = await s.reply;
-  t.equal(rs.payload.toString(), '+OK\r\n');
-  t.ok(rs.at - s.sent >= 380, `released after the ACK (${rs.at - s.sent} ms)`);
-});
 
-t.test('min-replicas-to-write, CONFIG parameters, REPLCONF and PSYNC refusals', async (t) => {
-  const pair = await useReplPair(t, { kind: 'shoal' });
-  const p = pair.primaryPort;
-  t.equal(await once(p, ['CONFIG', 'SET', 'min-replicas-to-write', '2']), 'OK');
-  t.same(await once(p, ['SET', 'x', '1']), { error: 'NOREPLICAS Not enough good replicas to write.' });
-  t.equal(await once(p, ['CONFIG', 'SET', 'min-replicas-to-write', '1']), 'OK');
-  t.equal(await once(p, ['SET', 'x', '1']), 'OK');
-  t.same(await once(p, ['CONFIG', 'GET', 'min-replicas-*']), ['min-replicas-to-write', '1', 'min-replicas-max-lag', '10']);
-  t.same(await once(p, ['CONFIG', 'SET', 'min-replicas-max-lag', 'x']), { error: "ERR CONFIG SET failed (possibly related to argument 'min-replicas-max-lag') - argument couldn't be parsed into an integer" });
-  t.equal(await once(p, ['CONFIG', 'SET', 'repl-backlog-size', '1']), 'OK');
-  t.same(await once(p, ['CONFIG', 'GET', 'repl-backlog-size']), ['repl-backlog-size', '16384']);
-  t.equal((await infoOf(p, 'replication')).get('repl_backlog_size'), '16384');
-  t.same(await once(p, ['REPLCONF', 'bogus', '5']), { error: 'ERR Unrecognized REPLCONF option: bogus' });
-  t.same(await once(p, ['REPLCONF', 'listening-port']), { error: 'ERR syntax error' });
-  t.same(await once(p, ['WAIT', '1', '-1']), { error: 'ERR timeout is negative' });
-  t.same(await once(p, ['WAIT', 'a', '1']), { error: 'ERR value is not an integer or out of range' });
-  const f = framedBatch(p, 0, [['PSYNC', '?', '-1']]);
-  t.teardown(f.close);
-  t.equal((await f.reply).payload.toString(), '-ERR PSYNC is not allowed on a proxy link\r\n');
-  const slots = (await once(p, ['CLUSTER', 'SLOTS'])) as RespValue[][];
-  t.equal(slots[0]!.length, 4, 'CLUSTER SLOTS lists the replica beside the primary');
-  t.equal((slots[0]![3] as RespValue[])[1], pair.replicaPort);
+  s.test('a replica refuses writes: MOVED for direct keyed writes, READONLY otherwise; READONLY reads', async (t) => {
+    t.equal(await once(pair.primaryPort, ['SET', 'k', 'v']), 'OK');
+    await pair.waitCaughtUp();
+    const moved = (await once(pair.replicaPort, ['SET', 'k', 'x'])) as { error: string };
+    t.match(moved.error, new RegExp(`^MOVED \\d+ 127\\.0\\.0\\.1:${pair.primaryPort}$`));
+    t.same(await once(pair.replicaPort, ['FLUSHALL']), READONLY);
+    const c = await RespClient.connect(pair.replicaPort);
+    t.teardown(() => c.close());
+    t.match(((await c.run(['GET', 'k'])) as { error: string }).error, /^MOVED /);
+    t.equal(await c.run(['READONLY']), 'OK');
+    t.equal(await c.run(['GET', 'k']), 'v');
+    t.match(((await c.run(['SET', 'k', 'x'])) as { error: string }).error, /^MOVED /, 'READONLY does not allow writes');
+    t.same(await once(pair.replicaPort, ['REPLICAOF', 'NO', 'ONE']), { error: 'ERR REPLICAOF not allowed in cluster mode.' });
+  });
+
+  s.test('strong holds wait for the replica ACK; WAIT counts acknowledging replicas', async (t) => {
+    t.equal(await once(pair.primaryPort, ['WAIT', '1', '2000']), 1);
+    const c = await RespClient.connect(pair.primaryPort);
+    t.teardown(() => c.close());
+    t.equal(await c.run(['CONSISTENCY']), 'session');
+    t.equal(await c.run(['CONSISTENCY', 'strong']), 'OK');
+    t.same(await c.run(['CONSISTENCY', 'x']), { error: "ERR Invalid consistency level 'x' (eventual, strong, session)" });
+    t.equal(await c.run(['SET', 's', '1']), 'OK');
+    pair.replica!.signalPid('SIGSTOP');
+    t.teardown(() => pair.replica?.signalPid('SIGCONT'));
+    await sleep(200); // the stop has taken effect
+    const t0 = Date.now();
+    let answered = 0;
+    const reply = c.run(['SET', 's', '2'], { timeoutMs: 10_000 }).then((r) => {
+      answered = Date.now();
+      return r;
+    });
+    await sleep(400);
+    t.equal(answered, 0, 'the strong write is held while the replica cannot ACK');
+    t.equal(await once(pair.primaryPort, ['GET', 's']), '2', 'it was applied on the primary');
+    t.equal(await once(pair.primaryPort, ['WAIT', '1', '100']), 0, 'WAIT times out with 0');
+    pair.replica!.signalPid('SIGCONT');
+    t.equal(await reply, 'OK');
+    t.ok(answered - t0 >= 400, `released after the replica resumed (${answered - t0} ms)`);
+  });
+
+  s.test('framed batches: FLAG_OFFSET carries the offset; FLAG_STRONG waits for the replica; replicas serve proxy reads', async (t) => {
+    const a = framedBatch(pair.primaryPort, FLAG_OFFSET, [['SET', 'f', '1'], ['GET', 'f']]);
+    t.teardown(a.close);
+    const ra = await a.reply;
+    t.equal(ra.flags & FLAG_OFFSET, FLAG_OFFSET, 'REPLIES carries FLAG_OFFSET');
+    const offset = readOffset(ra.payload, 0);
+    t.equal(ra.payload.subarray(OFFSET_BYTES).toString(), '+OK\r\n$1\r\n1\r\n');
+    t.equal(offset, Number((await infoOf(pair.primaryPort, 'replication')).get('master_repl_offset')), 'the offset after the batch');
+    await pair.waitCaughtUp();
+    const r = framedBatch(pair.replicaPort, FLAG_OFFSET, [['GET', 'f'], ['SET', 'f', '2']]);
+    t.teardown(r.close);
+    const rr = await r.reply;
+    t.ok(readOffset(rr.payload, 0) >= offset, 'a replica reports its applied offset');
+    t.equal(rr.payload.subarray(OFFSET_BYTES).toString(), "$1\r\n1\r\n-READONLY You can't write against a read only replica.\r\n", 'reads served, writes refused');
+
+    pair.replica!.signalPid('SIGSTOP');
+    t.teardown(() => pair.replica?.signalPid('SIGCONT'));
+    await sleep(200);
+    const s = framedBatch(pair.primaryPort, FLAG_STRONG, [['SET', 'g', '1']]);
+    t.teardown(s.close);
+    let held = true;
+    void s.reply.then(() => {
+      held = false;
+    });
+    await sleep(400);
+    t.ok(held, 'the strong batch waits while the replica cannot ACK');
+    pair.replica!.signalPid('SIGCONT');
+    const rs = await s.reply;
+    t.equal(rs.payload.toString(), '+OK\r\n');
+    t.ok(rs.at - s.sent >= 380, `released after the ACK (${rs.at - s.sent} ms)`);
+  });
 });

@@ -123,6 +123,33 @@ async function fullAfter(t: Test, pair: ReplPair, label: string, cutOff: () => P
   t.equal(await primary.run(['CONFIG', 'SET', 'repl-backlog-size', '1048576']), 'OK', 'backlog back to 1 MB');
 }
 
+/**
+ * Cuts the replica off and restores it: through the relay when the pair has one (a
+ * network drop), else SIGSTOP + CLIENT KILL TYPE replica (the primary sees the link go).
+ */
+function linkCutter(t: Test, pair: ReplPair): { how: string; cut(): Promise<boolean>; restore(): Promise<void> } {
+  const relay = pair.relays[0];
+  if (relay !== undefined) {
+    return {
+      how: 'TCP relay cut and blocked',
+      cut: async () => {
+        relay.block(true);
+        return t.ok(relay.cut() >= 1, 'the relay cut the replication connection and refuses reconnects');
+      },
+      restore: async () => relay.block(false),
+    };
+  }
+  return {
+    how: 'SIGSTOP + CLIENT KILL TYPE replica',
+    cut: async () => {
+      await pair.replica!.freeze();
+      const n = await once(pair.primaryPort, ['CLIENT', 'KILL', 'TYPE', 'replica']);
+      return t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE replica (${JSON.stringify(n)})`);
+    },
+    restore: async () => pair.replica!.signalPid('SIGCONT'),
+  };
+}
+
 t.test('link drops: partial resync inside the backlog, full resync beyond it', async (t) => {
   const pair = await ReplPair.start({ relay: isShoal });
   t.teardown(() => pair.stop());
@@ -139,13 +166,46 @@ t.test('link drops: partial resync inside the backlog, full resync beyond it', a
   }));
 
   await t.test('a drop longer than the backlog (SIGSTOP + CLIENT KILL, 3 MB written) → full resync', (t) => fullAfter(t, pair, 'stopped', async () => {
-    pair.replica!.signalPid('SIGSTOP');
+    await pair.replica!.freeze();
     t.teardown(() => pair.replica?.signalPid('SIGCONT'));
     const n = await once(pair.primaryPort, ['CLIENT', 'KILL', 'TYPE', 'replica']);
     return t.ok(typeof n === 'number' && n >= 1, `CLIENT KILL TYPE replica while the replica is stopped (${JSON.stringify(n)})`);
   }, async () => {
     pair.replica!.signalPid('SIGCONT');
   }));
+
+  await t.test('partial resync from a 16 KB backlog that wrapped many times', async (t) => {
+    const primary = await RespClient.connect(pair.primaryPort);
+    t.teardown(() => primary.close());
+    t.equal(await primary.run(['CONFIG', 'SET', 'repl-backlog-size', '16384']), 'OK', 'CONFIG SET repl-backlog-size 16384');
+    const value = 'w'.repeat(1000);
+    const before300 = await Promise.all(Array.from({ length: 300 }, (_, i) => primary.run(['SET', `wrap:${i}`, `${i}:${value}`])));
+    t.equal(before300.filter((r) => r !== 'OK').length, 0, '300 KB written through the 16 KB backlog while linked');
+    await synced(t, pair);
+    const before = await syncStats(pair.primaryPort);
+    const cutter = linkCutter(t, pair);
+    t.comment(`link cut by ${cutter.how}`);
+    if (!(await cutter.cut())) {
+      await cutter.restore();
+      t.fail('the link was not dropped, so there is no resync to check');
+      return;
+    }
+    // ~8 KB of stream while cut off: inside the 16 KB backlog.
+    for (let i = 0; i < 8; i++) t.equal(await primary.run(['SET', `wrap:${i}`, `after:${i}:${value}`]), 'OK', `SET wrap:${i} while cut off`);
+    await cutter.restore();
+    const back = await waitFor(async () => {
+      const s = await syncStats(pair.primaryPort);
+      return s.partialOk > before.partialOk || s.full > before.full;
+    }, 15_000);
+    t.ok(back.ok, `the replica resynced within ${back.ms} ms`);
+    const after = await syncStats(pair.primaryPort);
+    t.equal(after.partialOk, before.partialOk + 1, `sync_partial_ok +1: the offset was inside the wrapped backlog (${before.partialOk} → ${after.partialOk})`);
+    t.equal(after.full, before.full, `sync_full unchanged (${before.full} → ${after.full})`);
+    await pair.waitLinkUp(15_000);
+    await synced(t, pair);
+    await compare(t, pair);
+    t.equal(await primary.run(['CONFIG', 'SET', 'repl-backlog-size', '1048576']), 'OK', 'backlog back to 1 MB');
+  });
 
   if (pair.relays.length === 0) {
     t.comment('network cut through a TCP relay: Shoal only (a Redis Cluster replica takes its primary\'s address from the cluster bus)');

@@ -253,7 +253,7 @@ test('TTLs: the same absolute expiry on the replica; keys the primary expires ar
   await writeAll(t, [['SET', 'e:lazy', 'v', 'PX', '300'], ['SET', 'e:active', 'v', 'PX', '300'], ['SET', 'e:keep', 'v']]);
   await synced(t);
   t.equal(await readOnReplica(['DBSIZE']), 3, 'replica holds the 3 keys');
-  pair.primary.signalPid('SIGSTOP');
+  await pair.primary.freeze();
   try {
     await sleep(600);
     t.equal(await readOnReplica(['GET', 'e:lazy']), null, 'a logically expired key reads as nil on the replica');
@@ -320,6 +320,17 @@ test('replicas reject writes: MOVED to the primary; READONLY lets a direct clien
   t.equal(await c.run(['READWRITE']), 'OK', 'READWRITE → +OK');
   t.same(await c.run(['GET', 'ro:key']), moved('ro:key'), 'GET after READWRITE → MOVED again');
   t.equal(await primary.run(['GET', 'ro:key']), 'value', 'the refused writes did not reach the primary');
+  // Keyless writes cannot be redirected: the replica refuses them and keeps its data.
+  const readonlyErr = { error: "READONLY You can't write against a read only replica." };
+  t.same(await c.run(['FLUSHALL']), readonlyErr, 'FLUSHALL on the replica → -READONLY');
+  t.same(await c.run(['FLUSHDB']), readonlyErr, 'FLUSHDB on the replica → -READONLY');
+  await c.run(['READONLY']);
+  t.equal(await c.run(['DBSIZE']), 2, 'the replica still holds its 2 keys');
+  // A transaction with a redirected write is discarded, as Redis Cluster does.
+  t.equal(await c.run(['MULTI']), 'OK', 'MULTI on the replica');
+  t.same(await c.run(['SET', 'ro:key', 'in-multi']), moved('ro:key'), 'SET inside MULTI → MOVED');
+  t.same(await c.run(['EXEC']), { error: 'EXECABORT Transaction discarded because of previous errors.' }, 'EXEC → EXECABORT');
+  await c.run(['READWRITE']);
   const replicaof = { error: 'ERR REPLICAOF not allowed in cluster mode.' };
   t.same(await c.run(['REPLICAOF', 'NO', 'ONE']), replicaof, 'REPLICAOF NO ONE refused on the replica');
   t.same(await c.run(['SLAVEOF', '127.0.0.1', '1']), replicaof, 'SLAVEOF refused on the replica');
@@ -420,6 +431,8 @@ test('keys the primary evicts under maxmemory reach the replica as DELs; the rep
 test('WAIT counts acking replicas; min-replicas-to-write refuses writes with -NOREPLICAS while the replica is stopped', async (t) => {
   await primary.run(['SET', 'w:k', '1']);
   t.equal(await primary.run(['WAIT', '1', '5000']), 1, 'WAIT 1 5000 → 1');
+  await primary.run(['INCR', 'w:n0']);
+  t.equal(await primary.run(['WAIT', '1', '0'], { timeoutMs: 5000 }), 1, 'WAIT 1 0 (no timeout) → 1 once the replica acks');
   const t0 = Date.now();
   t.equal(await primary.run(['WAIT', '2', '300']), 1, 'WAIT 2 300 → 1 (only one replica exists)');
   t.ok(Date.now() - t0 >= 250, `WAIT 2 300 waited for its timeout (${Date.now() - t0} ms)`);
@@ -438,7 +451,7 @@ test('WAIT counts acking replicas; min-replicas-to-write refuses writes with -NO
   t.same(refusedWhileHealthy, [], 'no write refused while the replica runs, even after idle gaps (it acks within min-replicas-max-lag)');
   t.equal(await primary.run(['CONFIG', 'SET', 'min-replicas-to-write', '0']), 'OK', 'min-replicas-to-write 0 again');
 
-  pair.replica!.signalPid('SIGSTOP');
+  await pair.replica!.freeze();
   t.teardown(() => pair.replica?.signalPid('SIGCONT'));
   try {
     await primary.run(['SET', 'w:k', '2']);

@@ -183,10 +183,11 @@ if (isRedis) {
     for (const [g, r] of routed.entries()) {
       t.equal(r.error, '', `group ${g}: writes kept succeeding`);
       // End to end, through this test's own client loop (a SET, a direct GET, 2 ms sleeps) on a busy machine.
-      t.ok(r.ms >= 0 && r.ms <= 200, `group ${g}: a write through the proxy landed on the new primary ${r.ms} ms after the file change`);
+      t.ok(r.ms >= 0 && r.ms <= 500, `group ${g}: a write through the proxy landed on the new primary ${r.ms} ms after the file change`);
     }
     const seenMs = await shown;
-    t.ok(seenMs >= 0 && seenMs <= 150, `/topology shows the new roles and the proxy's epoch ${seenMs} ms after the change (100 ms + the HTTP round trip)`);
+    // The roles come from the file (read per request); the proxy's epoch from its follow (≤ 100 ms above); plus HTTP round trips of a busy machine.
+    t.ok(seenMs >= 0 && seenMs <= 200, `/topology shows the new roles and the proxy's epoch ${seenMs} ms after the change`);
     const v = await view(httpPort);
     t.match(v?.shards?.find((n) => n.node === 'shard-0'), { role: 'replica' }, 'shard-0 is the replica process now');
     t.match(v?.shards?.find((n) => n.node === 'shard-0-replica-1'), { role: 'primary' }, 'shard-0-replica-1 the primary one');
