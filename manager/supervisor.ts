@@ -75,6 +75,7 @@ export class ProcessSupervisor {
 
   /** Forks `spec` and resolves once it reports ready (rejects on exit or after 20 s without progress). */
   start(spec: ChildSpec): Promise<ProcessInfo> {
+    if (this.#children.has(spec.name)) return Promise.reject(new ShoalError(ErrorCodes.PROCESS, `${spec.name} is already running`));
     return new Promise((resolve, reject) => {
       const child = fork(spec.script, spec.args, { env: this.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const info: ProcessInfo = { role: spec.role, name: spec.name, pid: child.pid ?? -1, ports: [], ...(spec.slots ? { slots: spec.slots } : {}) };
