@@ -155,8 +155,12 @@ export async function runEmbedded(config: ShoalConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   try {
-    const nodes = [...new Set([...staticTopology.workers, ...(staticTopology.replicas ?? [])].map(endpointNode))];
-    await Promise.all(nodes.map((node) => supervisor.start(shardSpec(node))));
+    // The primaries' processes first, then the replicas': half as many Node processes
+    // compete for the CPU at once, and a replica finds its primary listening.
+    const primaryNodes = [...new Set(staticTopology.workers.map(endpointNode))];
+    const replicaNodes = [...new Set((staticTopology.replicas ?? []).map(endpointNode))].filter((n) => !primaryNodes.includes(n));
+    await Promise.all(primaryNodes.map((node) => supervisor.start(shardSpec(node))));
+    await Promise.all(replicaNodes.map((node) => supervisor.start(shardSpec(node))));
     if (replicated) {
       staticTopology = { ...staticTopology, processes: processList() };
       store.writeSync(staticTopology);

@@ -142,6 +142,8 @@ export class FailoverController {
   readonly #unrecoverable = new Set<string>();
   /** Endpoints with a topology push in flight (no second one behind it). */
   readonly #pushing = new Set<string>();
+  /** Primaries logged as missing checks, until they answer again (one line each way). */
+  readonly #missing = new Map<string, number>();
   /** Endpoints already warned about a role that disagrees with the topology (per epoch). */
   readonly #roleWarned = new Set<string>();
 
@@ -367,6 +369,11 @@ export class FailoverController {
     const t = this.#topology;
     const r = h.report;
     if (t === null || r === null) return;
+    const since = this.#missing.get(h.key);
+    if (since !== undefined) {
+      this.#missing.delete(h.key);
+      this.#log.info({ worker: describe(h.endpoint), silentMs: Date.now() - since }, `${describe(h.endpoint)} answers again after ${Date.now() - since} ms`);
+    }
     if (t.workers.some((w) => sameGroup(w, h.endpoint) && endpointKey(w) === h.key)) {
       this.#unrecoverable.delete(groupKey(h.endpoint));
     }
@@ -398,8 +405,17 @@ export class FailoverController {
     if (t === null) return;
     if (this.#mayAct !== undefined && !this.#mayAct()) return;
     this.#monitor.check(t.epoch, this.#config.leaseMs);
-    if (this.#changing) return;
     const now = Date.now();
+    for (const w of t.workers) {
+      const h = this.#monitor.get(w);
+      // A line when a primary starts missing checks: the prelude of a failover, or a stall worth knowing about.
+      if (h !== undefined && h.misses === 2 && !this.#missing.has(h.key)) {
+        this.#missing.set(h.key, h.lastReplyAt || now);
+        this.#log.warn({ worker: describe(w), misses: h.misses, lastAnswerMsAgo: h.lastReplyAt ? now - h.lastReplyAt : null, error: h.lastError },
+          `primary ${describe(w)} missed ${h.misses} health checks in a row (failover after ${this.#config.failoverMisses})`);
+      }
+    }
+    if (this.#changing) return;
     const failed = t.workers.filter((w) => {
       const h = this.#monitor.get(w);
       // A lease sent to it may still run: wait until it must have expired.

@@ -288,7 +288,7 @@ async function shoalTarget(mode: string, block: number): Promise<KillTarget> {
     writer: () => new ProxyWriter(c.port),
     async read(keys) {
       reader ??= await openStrongReader(c.port);
-      return readThrough(reader, keys, 'shoal');
+      return readThrough(reader, keys, `shoal embedded ${mode}`);
     },
     async stop() { reader?.close(); await stopServer(c.server); },
   };
@@ -348,9 +348,18 @@ async function redisTarget(): Promise<KillTarget> {
       // Per key through the slot map (with MOVED); in parallel batches to keep it quick.
       for (let i = 0; i < keys.length; i += 500) {
         await Promise.all(keys.slice(i, i + 500).map(async (k, j) => {
-          const r = await reader.request(['GET', k], keySlot(Buffer.from(k)));
-          if ('error' in r || r.reply instanceof RespError) die(`redis cluster: GET ${k} during verification -> ${'error' in r ? r.error : showReply(r.reply)}`, 4);
-          out[i + j] = Buffer.isBuffer(r.reply) ? r.reply.toString('latin1') : null;
+          const deadline = Date.now() + READ_RETRY_MS;
+          for (;;) {
+            const r = await reader.request(['GET', k], keySlot(Buffer.from(k)));
+            if (!('error' in r) && !(r.reply instanceof RespError)) {
+              out[i + j] = Buffer.isBuffer(r.reply) ? r.reply.toString('latin1') : null;
+              return;
+            }
+            const what = 'error' in r ? r.error : showReply(r.reply);
+            noteRetry('redis cluster', what);
+            if (Date.now() > deadline) die(`redis cluster: GET ${k} during verification -> ${what} for ${READ_RETRY_MS} ms`, 4);
+            await sleep(100);
+          }
         }));
       }
       return out;
@@ -408,7 +417,7 @@ async function clusterTarget(block: number): Promise<KillTarget> {
     writer: () => new ProxyWriter(cm.proxyPort),
     async read(keys) {
       reader ??= await openStrongReader(cm.proxyPort);
-      return readThrough(reader, keys, 'shoal cluster mode');
+      return readThrough(reader, keys, 'shoal cluster mode (etcd) strong');
     },
     async stop() { reader?.close(); await cm.stop(); },
   };
@@ -421,12 +430,31 @@ async function openStrongReader(port: number): Promise<RespClient> {
   return reader;
 }
 
+/** Reads that fail (an error reply, a dropped connection) are retried for this long before the block gives up. */
+const READ_RETRY_MS = 20_000;
+/** Read errors retried during verification, per target label (reported: they are unavailability, not loss). */
+const readRetries = new Map<string, { count: number; first: string }>();
+
+function noteRetry(who: string, what: string): void {
+  const r = readRetries.get(who) ?? { count: 0, first: what };
+  r.count++;
+  readRetries.set(who, r);
+}
+
 async function readThrough(reader: RespClient, keys: string[], who: string): Promise<(string | null)[]> {
   const out: (string | null)[] = [];
   for (let i = 0; i < keys.length; i += 1000) {
-    const got = await reader.pipeline(keys.slice(i, i + 1000).map((k) => ['GET', k]));
-    for (const g of got) {
-      if (g instanceof RespError) die(`${who}: GET during verification -> ${showReply(g)}`, 4);
+    const batch = keys.slice(i, i + 1000);
+    const got = await reader.pipeline(batch.map((k) => ['GET', k]));
+    for (const [j, g0] of got.entries()) {
+      let g = g0;
+      const deadline = Date.now() + READ_RETRY_MS;
+      while (g instanceof RespError) {
+        noteRetry(who, g.message);
+        if (Date.now() > deadline) die(`${who}: GET ${batch[j]} during verification -> ${showReply(g)} for ${READ_RETRY_MS} ms`, 4);
+        await sleep(100);
+        g = await reader.send(['GET', batch[j]!]);
+      }
       out.push(Buffer.isBuffer(g) ? g.toString('latin1') : null);
     }
   }
@@ -559,6 +587,7 @@ function section(blocks: Block[], failures: string[]): Section {
   }
   const notes = [...blocks.filter((b) => b.note).map((b) => `${b.target}: ${b.note}`), ...failures];
   const errorKinds = blocks.map((b) => `- ${b.target}: ${[...b.errorKinds].sort((a, c) => c[1] - a[1]).slice(0, 4).map(([k, v]) => `${v}x \`${k}\``).join(', ') || 'none'}`);
+  const retried = [...readRetries].map(([who, r]) => `- ${who}: ${r.count} read(s) retried during verification (first: \`${r.first.replace(/\d+/g, 'N')}\`); unavailability, not loss`);
   const cmds = [...new Map(blocks.map((b) => [b.target, b.command])).entries()].map(([t, c]) => `- ${t}: \`${c}\``);
   const text = [rows.length ? textTable(HEAD, rows) : 'no kill measured', ...goals.map((g) => `goal ${g[0]} ${g[1]}: ${g[3]} (${g[2]})`), ...notes].join('\n');
   const markdown = `## Failover: kill -9 of a primary under writes (issue 8)
@@ -582,7 +611,7 @@ ${notes.length ? `\n${notes.map((n) => `> **Not complete:** ${n}`).join('\n>\n')
 Errors the writers saw (all kills): 
 
 ${errorKinds.join('\n')}
-
+${retried.length ? `\nVerification reads that failed and were retried (up to ${READ_RETRY_MS / 1000} s each):\n\n${retried.join('\n')}\n` : ''}
 ### Targets (from the issue)
 
 ${goals.length ? mdTable(['figure', 'goal', 'measured', 'verdict'], goals, 2) : '_Not measured._'}

@@ -252,7 +252,7 @@ export class WorkerLink {
   readonly #baseLog: Logger;
   #reader = new FrameReader();
   /** Pending batches by frame flags (index = FLAG_RESP3 | FLAG_STRONG | FLAG_OFFSET). */
-  #batches: Array<Batch | undefined> = new Array<Batch | undefined>(BATCH_KINDS);
+  #batches: Array<Batch | undefined> = new Array<Batch | undefined>(BATCH_KINDS).fill(undefined);
   /** Sinks of sent frames, in order. */
   #inflight: Sink[] = [];
   #inflightHead = 0;
@@ -605,9 +605,11 @@ export class WorkerLink {
       // Unreachable is not a rate: every request would fail, so open the circuit now
       // (before failing the flights, whose failures would open it with a vaguer reason).
       // With replicas the worker may be replaced: the breaker waits for the hold to end.
-      const holds = !this.#closed && (this.failoverExpected || this.#holding);
+      // Only losing a live connection starts a hold: a failed reconnect after a hold ran
+      // out must keep failing fast.
+      const holds = !this.#closed && (this.#holding || (this.failoverExpected && connected));
       if (!this.#closed && !holds) this.#breaker.trip(connected ? `connection lost (${this.#downReason})` : `cannot connect (${this.#downReason})`);
-      this.fail(this.#downReason);
+      this.fail(this.#downReason, holds);
       if (connected) this.#log.warn({ reason: this.#downReason, holding: holds }, holds ? 'upstream link down; holding requests for a failover' : 'upstream link down');
       if (!this.#closed) {
         this.#timer = setTimeout(() => this.connect(), this.#backoff);
@@ -675,12 +677,12 @@ export class WorkerLink {
   }
 
   /** Marks the link down and errors every queued and in-flight request (or holds them: see the file comment). */
-  private fail(reason: string): void {
+  private fail(reason: string, hold = this.failoverExpected || this.#holding): void {
     this.#up = false;
     this.#updateAccepting();
     this.#downReason = reason;
     this.#socket?.destroy();
-    if (!this.#closed && (this.failoverExpected || this.#holding)) {
+    if (!this.#closed && hold) {
       this.#startHold(reason);
       this.#lostInFlight(reason);
       this.#checkDrained();
@@ -762,7 +764,7 @@ export class WorkerLink {
   /** Puts requests in front of the pending batches (they were sent before them). */
   #prepend(items: readonly Resend[]): void {
     if (items.length === 0) return;
-    const fresh = new Array<Batch | undefined>(BATCH_KINDS);
+    const fresh = new Array<Batch | undefined>(BATCH_KINDS).fill(undefined);
     for (const r of items) (fresh[r.flags] ??= new Batch()).addRaw(r.bytes, r.sink);
     for (let i = 0; i < BATCH_KINDS; i++) {
       const old = this.#batches[i];

@@ -50,6 +50,12 @@ export class ReplicaPeer {
   /** Last REPLCONF ACK offset and when it arrived (ms). */
   ackOffset = 0;
   ackTime = Date.now();
+  /**
+   * An ACK arrived since the peer went online: until then it is still loading the
+   * snapshot and is not in sync (strong writes do not wait for a replica that cannot
+   * answer for seconds).
+   */
+  acked = false;
   /** Stream bytes waiting while the snapshot is written and sent. */
   queue: Buffer[] = [];
   /** Part of the current full-sync snapshot (FULLRESYNC sent). */
@@ -221,6 +227,7 @@ export class PrimarySide implements WriteSink {
     if (peer === undefined) return;
     if (offset > peer.ackOffset) peer.ackOffset = offset;
     peer.ackTime = Date.now();
+    if (peer.state === 'online') peer.acked = true;
     if (this.#holds.length > 0) this.#releaseHolds();
     if (this.#waiters.length > 0) this.#checkWaiters(peer.ackTime);
   }
@@ -351,9 +358,9 @@ export class PrimarySide implements WriteSink {
     if (this.#holds.length > 0) this.#releaseHolds();
   }
 
-  /** Online and acknowledged within min-replicas-max-lag. */
+  /** Online, acknowledged since, and within min-replicas-max-lag. */
   inSync(peer: ReplicaPeer, now: number): boolean {
-    return peer.state === 'online' && now - peer.ackTime <= this.server.config.minReplicasMaxLag * 1000;
+    return peer.acked && peer.state === 'online' && now - peer.ackTime <= this.server.config.minReplicasMaxLag * 1000;
   }
 
   /** min-replicas-to-write's "good replicas": online, lag <= min-replicas-max-lag. */

@@ -16,7 +16,8 @@
  *
  * Offsets: the backlog (./backlog.ts) receives every stream byte as it arrives
  * (slave_read_repl_offset); `applied` counts bytes of whole commands run (the decoder's
- * consumed bytes at command boundaries): slave_repl_offset, what ACKs report. When the
+ * consumed bytes at command boundaries, never inside a MULTI block): slave_repl_offset,
+ * what ACKs report. When the
  * link drops the backlog is cut back to `applied`, so a PSYNC continues at a command
  * boundary and a promoted replica's history holds only commands it ran.
  *
@@ -37,7 +38,8 @@ import type { Logger } from '../../shared/log.js';
 import type { CommandContext } from '../commands/context.js';
 import { RespDecoder } from '../../shared/resp/decoder.js';
 import { ReplyWriter } from '../../shared/resp/reply-writer.js';
-import { ClientState, kFramed, kMasterLink } from '../../shared/connection/client-state.js';
+import { ClientState, kFramed, kMasterLink, kMulti } from '../../shared/connection/client-state.js';
+import { discardTransaction } from '../commands/transactions.js';
 import { clientTlsOptions } from '../../shared/tls/settings.js';
 import { loadSnapshot } from '../persistence/snapshot.js';
 import { workerFile } from '../persistence/data-dir.js';
@@ -128,10 +130,16 @@ export class ReplicaLink {
     this.state = 'connecting';
     const config = server.config;
     let socket: Socket;
-    if (config.tlsCluster === 'yes') {
-      const o = clientTlsOptions(config);
-      socket = tls.connect({ ...o, host, port, rejectUnauthorized: true });
-    } else socket = net.connect({ host, port });
+    try {
+      socket = config.tlsCluster === 'yes' ? tls.connect({ ...clientTlsOptions(config), host, port, rejectUnauthorized: true }) : net.connect({ host, port });
+    } catch (err) {
+      // A bad TLS file: say so and keep retrying (CONFIG SET may fix it).
+      this.owner.log?.error({ primary: `${host}:${port}`, err: (err as Error).message }, 'cannot connect to the primary');
+      this.state = 'connect';
+      this.#socket = null;
+      this.#scheduleRetry();
+      return;
+    }
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => this.#handshake());
@@ -173,22 +181,27 @@ export class ReplicaLink {
     if (this.#decoder !== null && this.owner.backlog !== null && this.owner.backlog.offset > this.applied) this.owner.backlog.truncateTo(this.applied);
     this.#decoder = null;
     this.#pending = [];
+    // A transaction cut by the drop was never run: it starts again with the stream.
+    discardTransaction(this.owner.server, this.#ctx.client);
     if (this.state !== 'loading') this.state = 'connect';
     if (wasUp) {
       this.downSince = Date.now();
       this.owner.log?.warn({ primary: `${this.primary.host}:${this.primary.port}`, why, offset: this.applied }, 'link to the primary down');
     }
-    if (this.#stopped) return;
-    if (this.#retryTimer === null) {
-      const delay = this.#retryMs;
-      this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs * 2);
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = null;
-        if (this.state === 'loading') return; // the load's end reconnects
-        this.#connect();
-      }, delay);
-      this.#retryTimer.unref();
-    }
+    this.#scheduleRetry();
+  }
+
+  /** Reconnects after 100 ms, doubling to 2 s while it keeps failing. */
+  #scheduleRetry(): void {
+    if (this.#stopped || this.#retryTimer !== null) return;
+    const delay = this.#retryMs;
+    this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs * 2);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.state === 'loading') return; // the load's end reconnects
+      this.#connect();
+    }, delay);
+    this.#retryTimer.unref();
   }
 
   #onData(chunk: Buffer): void {
@@ -253,6 +266,7 @@ export class ReplicaLink {
         b.replid = replid;
       }
       this.#streamFrom(b.offset);
+      this.#sendAck(true); // in sync again at once (strong writes count this replica)
       this.owner.log?.info({ replid: b.replid, offset: b.offset }, 'partial resync: continuing the stream');
       return nl + 1;
     }
@@ -373,7 +387,8 @@ export class ReplicaLink {
           this.errors++;
           if (this.errors <= 5) this.owner.log?.warn({ command: argv[0]!.toString('latin1'), reply: ctx.out.buf.toString('latin1', at + 1, Math.min(ctx.out.pos - 2, at + 200)) }, 'a replicated command replied an error');
         }
-        this.applied = this.#base + this.#fed - decoder.buffered;
+        // Inside a MULTI block nothing is applied until its EXEC (as Redis's reploff).
+        if (!(ctx.client.flags & kMulti)) this.applied = this.#base + this.#fed - decoder.buffered;
         if (ctx.out.pos > 1 << 16) ctx.out.reset();
       }
     } catch (err) {

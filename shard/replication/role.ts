@@ -135,9 +135,9 @@ export class Replication {
     return this.fencedEpoch !== 0 || this.manualFence;
   }
 
-  /** Lease left in ms (-1 = not enforced). */
+  /** Lease left in ms (-1 = not enforced, or a replica: it has none). */
   leaseLeft(now = Date.now()): number {
-    if (!this.leaseEnforced) return -1;
+    if (!this.leaseEnforced || this.role === 'replica') return -1;
     return Math.max(0, this.leaseUntil - now);
   }
 

@@ -259,4 +259,19 @@ t.test('one pair: refusals, strong holds, framed flags, min-replicas and CONFIG'
     t.equal(rs.payload.toString(), '+OK\r\n');
     t.ok(rs.at - s.sent >= 380, `released after the ACK (${rs.at - s.sent} ms)`);
   });
+  s.test('eviction on the primary reaches the replica as DELs; the replica ignores maxmemory', async (t) => {
+    const p = pair.primaryPort;
+    t.equal(await once(pair.replicaPort, ['CONFIG', 'SET', 'maxmemory', '1mb']), 'OK');
+    t.equal(await once(p, ['CONFIG', 'SET', 'maxmemory', '2mb', 'maxmemory-policy', 'allkeys-lru']), 'OK');
+    const value = 'v'.repeat(1000);
+    await runAll(p, Array.from({ length: 4000 }, (_, i) => ['SET', `ev${i}`, value]));
+    await sleep(300);
+    await pair.waitCaughtUp();
+    const evicted = Number((await infoOf(p, 'stats')).get('evicted_keys'));
+    t.ok(evicted > 0, `the primary evicted ${evicted} keys`);
+    const [want, got] = await Promise.all([readKeyspace(p), readKeyspace(pair.replicaPort)]);
+    t.same(diffKeyspaces(want, got, 5), [], 'the replica dropped exactly the evicted keys');
+    t.equal((await infoOf(pair.replicaPort, 'stats')).get('evicted_keys'), '0', 'the replica evicts nothing itself');
+    t.equal(await once(p, ['CONFIG', 'SET', 'maxmemory', '0']), 'OK');
+  });
 });

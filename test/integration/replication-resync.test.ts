@@ -11,7 +11,8 @@
 //     is reported with t.comment.
 
 import t, { type Test } from 'tap';
-import { ReplPair, once, startWriters, syncStats, waitFor, type WriterResult } from '../helpers/replication.js';
+import { ReplPair, hasCommand, once, startWriters, syncStats, waitFor, type WriterResult } from '../helpers/replication.js';
+import { BLOOM_UNIVERSE, replicationWorkload } from '../helpers/repl-workload.js';
 import { diffKeyspaces, readKeyspace } from '../helpers/keyspace-diff.js';
 import { isShoal } from '../helpers/cluster.js';
 import { RespClient, blast, encodeCommand, sleep, type RespValue } from '../helpers/run.js';
@@ -54,9 +55,9 @@ async function checkWriters(t: Test, pair: ReplPair, res: WriterResult): Promise
 }
 
 async function compare(t: Test, pair: ReplPair): Promise<void> {
-  const want = await readKeyspace(pair.primaryPort);
+  const want = await readKeyspace(pair.primaryPort, { bloomProbe: BLOOM_UNIVERSE });
   await pair.waitCaughtUp(20_000);
-  const got = await readKeyspace(pair.replicaPort);
+  const got = await readKeyspace(pair.replicaPort, { bloomProbe: BLOOM_UNIVERSE });
   t.same(diffKeyspaces(want, got, 0), [], `replica keyspace equals the primary's (${want.size} keys)`);
 }
 
@@ -205,6 +206,30 @@ t.test('link drops: partial resync inside the backlog, full resync beyond it', a
     await synced(t, pair);
     await compare(t, pair);
     t.equal(await primary.run(['CONFIG', 'SET', 'repl-backlog-size', '1048576']), 'OK', 'backlog back to 1 MB');
+  });
+
+  await t.test('the replica process killed (SIGKILL) and restarted → full resync, one replica listed', async (t) => {
+    const before = await syncStats(pair.primaryPort);
+    await pair.killReplica();
+    const gone = await waitFor(async () => (await once(pair.primaryPort, ['INFO', 'replication']).then(String)).includes('connected_slaves:0'), 10_000);
+    t.ok(gone.ok, `the primary noticed the dead replica within ${gone.ms} ms (connected_slaves:0)`);
+    const primary = await RespClient.connect(pair.primaryPort);
+    t.teardown(() => primary.close());
+    const replies = await Promise.all(Array.from({ length: 500 }, (_, i) => primary.run(['HSET', `restart:${i % 50}`, `f${i}`, String(i)])));
+    t.equal(replies.filter((r) => typeof r !== 'number').length, 0, '500 HSETs while the replica is down');
+    // Every type, TTLs included, so the full sync's snapshot carries all of them.
+    const bloom = await hasCommand(pair.primaryPort, 'BF.ADD');
+    const workload = replicationWorkload({ seed: 7, count: 4000, bloom });
+    for (let i = 0; i < workload.length; i += 500) await Promise.all(workload.slice(i, i + 500).map((c) => primary.run(c)));
+    await sleep(500); // the workload's short TTLs run out before the comparison
+    await pair.startReplica();
+    const after = await syncStats(pair.primaryPort);
+    t.equal(after.full, before.full + 1, `sync_full +1 (${before.full} → ${after.full}): a restarted replica without persistence needs a full sync`);
+    const info = await once(pair.primaryPort, ['INFO', 'replication']).then(String);
+    t.match(info, /connected_slaves:1\r?\n/, 'connected_slaves:1: no stale entry for the dead replica');
+    t.notMatch(info, /slave1:/, 'no slave1 line');
+    await synced(t, pair);
+    await compare(t, pair);
   });
 
   if (pair.relays.length === 0) {

@@ -7,7 +7,8 @@
 //     shows the change within 100 ms;
 //   - across a kill -9 of the primaries' process, hold the requests it had not sent
 //     and send them to the new primaries once the topology names them: a writer sees
-//     no CLUSTERDOWN, at most a TRYAGAIN for the one write in flight at the kill;
+//     no CLUSTERDOWN, at most a TRYAGAIN for the one write in flight at the kill, and
+//     a reader no error at all (a read in flight is resent);
 //   - without a new topology, fail the held requests with CLUSTERDOWN after the hold
 //     (~2 s), as without replicas.
 
@@ -213,6 +214,21 @@ if (isRedis) {
       await c.close();
       return { key, errors, acked };
     });
+    // Readers beside them: a read in flight at the kill is resent, so readers see no error at all.
+    const readers = [0, 1].map(async (g) => {
+      const c = await RespClient.connect(port);
+      const key = keyIn(before, g, `kill:${g}:`);
+      const errors: string[] = [];
+      let reads = 0;
+      const stopAt = Date.now() + 2500;
+      while (Date.now() < stopAt) {
+        const r = await c.run(['GET', key], { timeoutMs: 5000 });
+        if (errorText(r) !== '') errors.push(errorText(r));
+        else reads++;
+      }
+      await c.close();
+      return { key, errors, reads };
+    });
     await sleep(300);
     await dead.kill9();
     const killedAt = Date.now();
@@ -229,6 +245,9 @@ if (isRedis) {
       t.equal(r.errors.length, unsure.length, `${r.key}: the only errors are TRYAGAIN for a write in flight at the kill (${r.errors.length})`);
       t.ok(unsure.length <= 1, `${r.key}: at most the one write in flight (${unsure.length})`);
       t.ok(r.acked > 10, `${r.key}: writes were acknowledged (${r.acked})`);
+    }
+    for (const r of await Promise.all(readers)) {
+      t.same(r.errors, [], `${r.key}: readers saw no error across the failover (${r.reads} reads)`);
     }
     const c = await RespClient.connect(port);
     t.teardown(() => c.close());
