@@ -93,6 +93,13 @@ function printStatus(s: ClusterStatus): void {
     for (const r of g.replicas) lines.push(memberLine(r));
     if (g.replicas.length === 0) lines.push('  (no replica)');
   }
+  if (s.failovers.length > 0) {
+    lines.push('', 'recent failovers:');
+    for (const f of s.failovers) {
+      const why = f.kind === 'automatic' ? `primary silent for ${f.lastAnswerMsAgo} ms` : `fenced at offset ${f.fencedOffset}`;
+      lines.push(`  ${new Date(f.at).toISOString()}  ${f.kind.padEnd(9)} shard ${f.shard} worker ${f.worker}: ${f.from} -> ${f.to}, epoch ${f.epoch} (${why}; switched in ${f.failoverMs} ms)`);
+    }
+  }
   lines.push('', 'processes:');
   for (const p of s.processes) lines.push(`  ${p.role.padEnd(12)} ${p.name.padEnd(20)} pid ${String(p.pid).padEnd(8)} ports ${p.ports.join(',') || '-'}`);
   process.stdout.write(lines.join('\n') + '\n');

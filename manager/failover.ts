@@ -94,6 +94,26 @@ export interface ClusterStatus {
   leaseMs: number;
   groups: GroupStatus[];
   processes: ProcessInfo[];
+  /** The last failovers this manager ran, newest last (at most RECENT_FAILOVERS). */
+  failovers: FailoverRecord[];
+}
+
+/** One failover as status reports it. */
+export interface FailoverRecord {
+  kind: 'automatic' | 'manual';
+  /** Date.now() when the topology was written. */
+  at: number;
+  shard: number;
+  worker: number;
+  from: string;
+  to: string;
+  epoch: number;
+  /** Automatic: how long the failed primary had been silent when the failover was decided. */
+  lastAnswerMsAgo?: number;
+  /** Decision (automatic) or fence (manual) to topology written and pushed. */
+  failoverMs: number;
+  /** Manual: the old primary's offset when fenced. */
+  fencedOffset?: number;
 }
 
 export interface ManualFailoverResult {
@@ -120,6 +140,8 @@ export class FailoverRefused extends Error {
 const MANUAL_CATCH_UP_MS = 5000;
 /** Bound on one push, fence or offset poll. */
 const COMMAND_TIMEOUT_MS = 2000;
+/** Failovers kept for status. */
+const RECENT_FAILOVERS = 10;
 
 const groupKey = (w: Pick<WorkerEndpoint, 'shard' | 'worker'>): string => `${w.shard}/${w.worker}`;
 const describe = (w: WorkerEndpoint): string => `${endpointNode(w)} ${w.host}:${w.port}`;
@@ -142,6 +164,8 @@ export class FailoverController {
   readonly #unrecoverable = new Set<string>();
   /** Endpoints with a topology push in flight (no second one behind it). */
   readonly #pushing = new Set<string>();
+  /** The last failovers, for status. */
+  readonly #recent: FailoverRecord[] = [];
   /** Primaries logged as missing checks, until they answer again (one line each way). */
   readonly #missing = new Map<string, number>();
   /** Endpoints already warned about a role that disagrees with the topology (per epoch). */
@@ -240,7 +264,7 @@ export class FailoverController {
 
   /** Who is primary of what, offsets, lag, epoch, health. */
   status(): ClusterStatus {
-    return clusterStatus(this.topology, this.#config, (w) => this.#monitor.get(w));
+    return { ...clusterStatus(this.topology, this.#config, (w) => this.#monitor.get(w)), failovers: [...this.#recent] };
   }
 
   /**
@@ -300,6 +324,8 @@ export class FailoverController {
     }, [chosen.r, primary]);
     const result: ManualFailoverResult = { shard: group.shard, worker: group.worker, from: describe(primary), to: describe(chosen.r),
       fencedOffset: fence, replicaOffset, caughtUpMs, totalMs: Date.now() - started, epoch: next.epoch };
+    this.#record({ kind: 'manual', at: Date.now(), shard: group.shard, worker: group.worker, from: result.from, to: result.to, epoch: next.epoch,
+      failoverMs: Date.now() - fencedAt, fencedOffset: fence });
     this.#log.info(result, `manual failover: shard ${group.shard} worker ${group.worker} now served by ${result.to} (epoch ${next.epoch}); replica caught up in ${caughtUpMs} ms, ${result.totalMs} ms in all, nothing lost`);
     return result;
   }
@@ -394,6 +420,11 @@ export class FailoverController {
     }
   }
 
+  #record(r: FailoverRecord): void {
+    this.#recent.push(r);
+    if (this.#recent.length > RECENT_FAILOVERS) this.#recent.shift();
+  }
+
   #warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {
     if (this.#roleWarned.has(key)) return;
     this.#roleWarned.add(key);
@@ -469,6 +500,8 @@ export class FailoverController {
     const { writtenMs, confirmedMs } = await this.#commit(t, `failover ${what}`, promotions.map((p) => p.promoted));
     for (const p of promotions) {
       this.#unrecoverable.delete(groupKey(p.old));
+      this.#record({ kind: 'automatic', at: Date.now(), shard: p.old.shard, worker: p.old.worker, from: describe(p.old), to: describe(p.promoted),
+        epoch: t.epoch, lastAnswerMsAgo: p.missedForMs, failoverMs: Date.now() - decidedAt });
       this.#log.warn({
         shard: p.old.shard, worker: p.old.worker, failed: describe(p.old), promoted: describe(p.promoted), epoch: t.epoch,
         misses: this.#config.failoverMisses, lastAnswerMsAgo: p.missedForMs, promotedOffset: p.h.report!.offset,
@@ -507,7 +540,7 @@ export function clusterStatus(t: Topology, settings: Pick<ShoalConfig, 'failover
     };
   });
   return { epoch: t.epoch, failoverCheckMs: settings.failoverCheckMs, failoverMisses: settings.failoverMisses,
-    leaseMs: settings.leaseMs, groups, processes: t.processes };
+    leaseMs: settings.leaseMs, groups, processes: t.processes, failovers: [] };
 }
 
 /**

@@ -586,7 +586,11 @@ function section(blocks: Block[], failures: string[]): Section {
     for (const b of bs) for (const k of b.kills) perKill.push([target, String(k.n), k.group, k.node, fmt(k.ms), fmt(k.recoverMs / 1000, 1), String(k.errors), String(k.newLost), fmt(k.load1, 2)]);
   }
   const notes = [...blocks.filter((b) => b.note).map((b) => `${b.target}: ${b.note}`), ...failures];
-  const errorKinds = blocks.map((b) => `- ${b.target}: ${[...b.errorKinds].sort((a, c) => c[1] - a[1]).slice(0, 4).map(([k, v]) => `${v}x \`${k}\``).join(', ') || 'none'}`);
+  const errorKinds = [...byTarget].map(([target, bs]) => {
+    const kinds = new Map<string, number>();
+    for (const b of bs) for (const [k, v] of b.errorKinds) kinds.set(k, (kinds.get(k) ?? 0) + v);
+    return `- ${target}: ${[...kinds].sort((a, c) => c[1] - a[1]).slice(0, 4).map(([k, v]) => `${v}x \`${k}\``).join(', ') || 'none'}`;
+  });
   const retried = [...readRetries].map(([who, r]) => `- ${who}: ${r.count} read(s) retried during verification (first: \`${r.first.replace(/\d+/g, 'N')}\`); unavailability, not loss`);
   const cmds = [...new Map(blocks.map((b) => [b.target, b.command])).entries()].map(([t, c]) => `- ${t}: \`${c}\``);
   const text = [rows.length ? textTable(HEAD, rows) : 'no kill measured', ...goals.map((g) => `goal ${g[0]} ${g[1]}: ${g[3]} (${g[2]})`), ...notes].join('\n');

@@ -10,7 +10,8 @@
  *     published by the worker holding the key.
  * Upstream traffic uses one dedicated connection per worker (proxy/pubsub/upstream.ts).
  */
-import type { WorkerEndpoint } from '../../shared/cluster/topology.js';
+import type { Topology, WorkerEndpoint } from '../../shared/cluster/topology.js';
+import type { TopologySource } from '../../shared/cluster/topology-source.js';
 import type { ShoalConfig } from '../../shared/config/schema.js';
 import type { Logger } from '../../shared/log.js';
 import { keySlot } from '../../shared/cluster/slot.js';
@@ -48,6 +49,7 @@ export class PubSubHub {
   /** A subscriber's entries, for dropSubscriber. */
   readonly #bySub = new Map<PubSubSubscriber, Set<Entry>>();
   #closed = false;
+  #source: TopologySource | null = null;
 
   constructor(workers: WorkerEndpoint[], config: ShoalConfig, log: Logger) {
     this.#workers = workers;
@@ -60,6 +62,20 @@ export class PubSubHub {
   follow(i: number, w: WorkerEndpoint): void {
     this.#workers[i] = w;
     this.#links[i]?.retarget(w);
+  }
+
+  /** A hub outside a RESP process (WebSocket pub/sub on the HTTP process) follows failovers itself. */
+  followSource(source: TopologySource): void {
+    if (this.#closed) return void source.close();
+    this.#source = source;
+    const apply = (t: Topology): void => {
+      t.workers.forEach((w, i) => {
+        const cur = this.#workers[i];
+        if (cur !== undefined && (cur.host !== w.host || cur.port !== w.port)) this.follow(i, w);
+      });
+    };
+    apply(source.current);
+    source.onChange(apply);
   }
 
   subscribe(sub: PubSubSubscriber, channel: Buffer): Promise<void> {
@@ -125,6 +141,7 @@ export class PubSubHub {
 
   close(): void {
     this.#closed = true;
+    this.#source?.close();
     for (const l of this.#links) l.close();
   }
 

@@ -35,6 +35,7 @@ import type { AclUser } from '../acl/acl-user.js';
 import { lookupEntry } from '../acl/acl-catalog.js';
 import { checkCommand } from '../acl/acl-check.js';
 import { PubSubHub, type PubSubSubscriber } from './hub.js';
+import { openTopologySource } from '../../shared/cluster/open-topology-source.js';
 
 /** Close codes (4000-4999 are the application's; docs/websocket-pubsub.md). */
 export const WsClose = {
@@ -211,7 +212,12 @@ class WsPubSub implements PubSubRoutes {
 
   /** Created on first use: the primary starts HTTP before the topology file may be final. */
   get hub(): PubSubHub {
-    return (this.#hub ??= new PubSubHub(loadWorkers(this.#opts), this.#opts.config, this.#log));
+    if (this.#hub === null) {
+      const hub = (this.#hub = new PubSubHub(loadWorkers(this.#opts), this.#opts.config, this.#log));
+      // Follow failovers: its upstreams move to new primaries (proxy/pubsub/hub.ts).
+      void openTopologySource(this.#opts.config, this.#opts.topologyFile).then((src) => src !== null && hub.followSource(src), () => {});
+    }
+    return this.#hub;
   }
 
   register(app: TemplatedApp): void {

@@ -7,7 +7,8 @@
 import type { CommandContext, HandlerTable } from './context.js';
 import { WireErrors } from '../../shared/resp/wire-errors.js';
 import { parseSafeInt } from '../../shared/resp/numbers.js';
-import { kBlocked, kFramed, kMasterLink, kMulti, kInExec, kConsEventual, kConsStrong, kConsSession } from '../../shared/connection/client-state.js';
+import { kBlocked, kClosing, kFramed, kMasterLink, kMulti, kInExec, kPubSub, kConsEventual, kConsStrong, kConsSession } from '../../shared/connection/client-state.js';
+import { runConnectionCommand } from '../../shared/connection/commands.js';
 import { writeRole } from '../replication/info.js';
 
 const lower = (b: Buffer): string => b.toString('latin1').toLowerCase();
@@ -157,7 +158,89 @@ function wait(ctx: CommandContext, argv: Buffer[]): void {
   });
 }
 
+/**
+ * CLIENT on a worker: KILL here (the replication links are clients too: TYPE replica on
+ * a primary, TYPE master for a replica's link to its primary), everything else in the
+ * shared connection commands.
+ */
+function client(ctx: CommandContext, argv: Buffer[]): void {
+  if (argv.length >= 3 && lower(argv[1]!) === 'kill') return clientKill(ctx, argv);
+  if (!runConnectionCommand('client', ctx.out, ctx.client, argv, ctx.server)) ctx.out.error(WireErrors.unknownCommand('client', argv.slice(1)));
+}
+
+const CLIENT_TYPES = ['normal', 'master', 'replica', 'slave', 'pubsub'];
+
+/**
+ * CLIENT KILL addr:port | CLIENT KILL [TYPE normal|master|replica|pubsub] [ID id]
+ * [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no] (Redis 7's filters, ANDed; the new
+ * form replies how many connections it closed). A killed replica link resyncs (partially
+ * when it can); a killed master link reconnects the same way.
+ */
+function clientKill(ctx: CommandContext, argv: Buffer[]): void {
+  const server = ctx.server;
+  const repl = server.replication;
+  const out = ctx.out;
+  if (argv.length === 3) {
+    const addr = argv[2]!.toString();
+    for (const [socket, c] of server.sessions) {
+      if (c.addr !== addr) continue;
+      if (c === ctx.client) c.flags |= kClosing;
+      else socket.destroy();
+      return out.ok();
+    }
+    return out.error('ERR No such client');
+  }
+  if (argv.length % 2 !== 0) return out.error(WireErrors.syntax);
+  let type: string | null = null;
+  let id: number | null = null;
+  let addr: string | null = null;
+  let laddr: string | null = null;
+  let skipme = true;
+  for (let i = 2; i < argv.length; i += 2) {
+    const v = argv[i + 1]!.toString();
+    switch (lower(argv[i]!)) {
+      case 'type': {
+        const t = v.toLowerCase();
+        if (!CLIENT_TYPES.includes(t)) return out.error(`ERR Unknown client type '${v}'`);
+        type = t === 'slave' ? 'replica' : t;
+        break;
+      }
+      case 'id':
+        id = parseSafeInt(argv[i + 1]!);
+        if (id === null || id <= 0) return out.error('ERR client-id should be greater than 0');
+        break;
+      case 'addr':
+        addr = v;
+        break;
+      case 'laddr':
+        laddr = v;
+        break;
+      case 'skipme': {
+        const b = v.toLowerCase();
+        if (b !== 'yes' && b !== 'no') return out.error(WireErrors.syntax);
+        skipme = b === 'yes';
+        break;
+      }
+      default:
+        return out.error(WireErrors.syntax);
+    }
+  }
+  const replicaClients = new Set(repl.primary.peers.map((p) => p.client));
+  let killed = 0;
+  for (const [socket, c] of [...server.sessions]) {
+    if (skipme && c === ctx.client) continue;
+    const kind = replicaClients.has(c) ? 'replica' : c.flags & kPubSub ? 'pubsub' : 'normal';
+    if ((type !== null && type !== kind) || (id !== null && c.id !== id) || (addr !== null && c.addr !== addr) || (laddr !== null && c.laddr !== laddr)) continue;
+    if (c === ctx.client) c.flags |= kClosing;
+    else socket.destroy();
+    killed++;
+  }
+  if (type === 'master' && id === null && addr === null && laddr === null && repl.link !== null && repl.link.kill()) killed++;
+  out.integer(killed);
+}
+
 export const replicationCommands: HandlerTable = {
+  client,
   role, replconf, psync, sync, replicaof, slaveof: replicaof,
   'shoal.lease': lease, 'shoal.topology': topology, 'shoal.fence': fence,
   consistency, wait,

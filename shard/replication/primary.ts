@@ -56,8 +56,9 @@ export class ReplicaPeer {
    * answer for seconds).
    */
   acked = false;
-  /** Stream bytes waiting while the snapshot is written and sent. */
+  /** Stream bytes waiting while the snapshot is written and sent, and their size. */
   queue: Buffer[] = [];
+  queued = 0;
   /** Part of the current full-sync snapshot (FULLRESYNC sent). */
   inRun = false;
   readonly since = Date.now();
@@ -85,6 +86,12 @@ const TURN_INITIAL = 64 * 1024;
 /** A replica waiting for its snapshot gets a newline this often (Redis does the same), so neither side times out. */
 const KEEPALIVE_MS = 1000;
 const PING_ARGV = [Buffer.from('PING')];
+/**
+ * A replica whose unsent stream passes this is dropped (it resyncs when it comes back),
+ * as Redis's client-output-buffer-limit for replicas (256mb hard limit): a stopped
+ * replica must not make the primary buffer writes without bound.
+ */
+const PEER_BUFFER_LIMIT = 256 * 1024 * 1024;
 
 export class PrimarySide implements WriteSink {
   readonly peers: ReplicaPeer[] = [];
@@ -163,13 +170,19 @@ export class PrimarySide implements WriteSink {
     this.#turn = Buffer.allocUnsafe(Math.max(TURN_INITIAL, Math.min(this.#turn.length, 1 << 20)));
     this.#turnLen = 0;
     const first = this.#turnStart + 1;
+    let over: ReplicaPeer[] | null = null;
     for (const peer of this.peers) {
       const skip = peer.streamFrom - first;
       if (skip >= len) continue;
       const part = skip > 0 ? bytes.subarray(skip) : bytes;
       if (peer.state === 'online') peer.socket.write(part);
-      else if (peer.inRun) peer.queue.push(part);
+      else if (peer.inRun) {
+        peer.queue.push(part);
+        peer.queued += part.length;
+      }
+      if (peer.socket.writableLength + peer.queued > PEER_BUFFER_LIMIT) (over ??= []).push(peer);
     }
+    if (over !== null) for (const peer of over) this.#drop(peer, `output buffer over ${PEER_BUFFER_LIMIT} bytes`);
   };
 
   /** Sends what this turn propagated right now (before a reply that must follow it). */
@@ -331,6 +344,7 @@ export class PrimarySide implements WriteSink {
           this.flushNow();
           for (const part of peer.queue) socket.write(part);
           peer.queue = [];
+          peer.queued = 0;
           peer.state = 'online';
           peer.inRun = false;
           peer.ackTime = Date.now();

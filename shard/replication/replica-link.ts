@@ -115,6 +115,13 @@ export class ReplicaLink {
     this.#connect();
   }
 
+  /** CLIENT KILL TYPE master: drops the connection (it reconnects and resyncs); false when there is none. */
+  kill(): boolean {
+    if (this.#socket === null) return false;
+    this.#close('killed by CLIENT KILL');
+    return true;
+  }
+
   /** Stops for good (promotion, a new primary, shutdown). */
   stop(): void {
     this.#stopped = true;

@@ -167,11 +167,7 @@ export class Replication {
     const now = Date.now();
     this.leaseEnforced = true;
     this.#lastLeaseTtl = ttl;
-    if (now - this.#lastTick > ttl && this.#distrustUntil < now) {
-      // The loop stalled past a lease: renewals queued meanwhile are stale.
-      this.#distrustUntil = now + ttl;
-      this.log?.warn({ stalledMs: now - this.#lastTick, ignoreMs: ttl }, 'event loop stalled longer than the lease: ignoring lease renewals for one lease period');
-    }
+    this.#checkStall(now);
     if (epoch > this.server.epoch && this.fencedEpoch < epoch) {
       this.fencedEpoch = epoch;
       this.log?.warn({ epoch: this.server.epoch, leaseEpoch: epoch, role: this.role }, 'fenced: the manager is at a newer epoch; writes refused until its topology arrives');
@@ -285,8 +281,21 @@ export class Replication {
     this.link.start();
   }
 
+  /**
+   * The loop stalled (SIGSTOP, a long pause) longer than the lease: renewals queued
+   * meanwhile are stale, so none is accepted for one lease period. Checked by the tick
+   * and by SHOAL.LEASE, whichever runs first after the stall.
+   */
+  #checkStall(now: number): void {
+    const ttl = this.#lastLeaseTtl;
+    if (!this.leaseEnforced || now - this.#lastTick <= ttl || this.#distrustUntil >= now) return;
+    this.#distrustUntil = now + ttl;
+    this.log?.warn({ stalledMs: now - this.#lastTick, ignoreMs: ttl }, 'event loop stalled longer than the lease: ignoring lease renewals for one lease period');
+  }
+
   /** Worker tick (every TICK_MS). */
   tick(now: number): void {
+    this.#checkStall(now);
     this.#lastTick = now;
     if (this.role === 'primary') this.primary.tick(now);
     else this.link?.tick(now);

@@ -214,7 +214,21 @@ export class ReplPair {
     return this.groups[0]!.replica;
   }
 
+  /**
+   * Starts the pair; a start that fails only because a process booted too slowly (the
+   * shard's own 15 s worker start timeout, or no PONG in time, on a loaded machine) is
+   * retried once on fresh ports. Replication failures (link never up) are not retried.
+   */
   static async start(opts: StartReplOptions = {}): Promise<ReplPair> {
+    try {
+      return await ReplPair.#startOnce(opts);
+    } catch (e) {
+      if (!/did not start within|no PONG on|exited \(1\) before answering PING/.test(String(e))) throw e;
+      return ReplPair.#startOnce(opts);
+    }
+  }
+
+  static async #startOnce(opts: StartReplOptions): Promise<ReplPair> {
     const kind = opts.kind ?? (isRedis ? 'redis' : 'shoal');
     const workers = kind === 'redis' ? 1 : (opts.workers ?? 1);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `shoal-repl-${kind}-`));
@@ -236,16 +250,10 @@ export class ReplPair {
         pair.replicaTopologyFile = path.join(dataDir, 'topology-replica.json');
         await writeFile(pair.replicaTopologyFile, JSON.stringify(topo, null, 2));
       }
-      if ((opts.withReplica ?? true) && kind === 'shoal') {
-        // Both Shoal processes start at once (each takes seconds to boot): the replica
-        // retries its primary until it answers, as after any restart.
-        pair.replica = pair.#spawn('replica');
-        await Promise.all([pair.#startPrimary(), pair.#waitPing(pair.replica, pair.groups.map((g) => g.replica))]);
-        await pair.waitLinkUp(pair.linkTimeoutMs);
-      } else {
-        await pair.#startPrimary();
-        if (opts.withReplica ?? true) await pair.startReplica();
-      }
+      // One process at a time: booting both at once on a loaded 2-core machine can
+      // exceed the shard's 15 s worker start timeout.
+      await pair.#startPrimary();
+      if (opts.withReplica ?? true) await pair.startReplica();
     } catch (e) {
       await pair.stop();
       throw e;

@@ -66,6 +66,15 @@ if (isRedis) {
     }
     const recoveryMs = first === null ? -1 : first.ackedAt - killAt;
     t.comment(`${prefix}: kill -9 ${primary.node} (pid ${pid}) -> first acknowledged write to its slots sent after the kill: ${recoveryMs} ms`);
+    // The manager's own account (shoal-cluster status --json: recent failovers).
+    const managerPort = (await readTopologyFile(target.dataDir!)).processes.find((p) => p.role === 'manager')?.ports[0];
+    const status = managerPort === undefined ? null : await fetch(`http://127.0.0.1:${managerPort}/status`, { signal: AbortSignal.timeout(5000) })
+      .then((r) => r.json() as Promise<{ failovers: { at: number; failoverMs: number; lastAnswerMsAgo?: number; shard: number }[] }>).catch(() => null);
+    const record = status?.failovers.filter((f) => f.at >= killAt && f.shard === 0).at(0);
+    if (record !== undefined) {
+      t.comment(`${prefix}: manager: failover decided ${record.at - record.failoverMs - killAt} ms after the kill (primary silent for ${record.lastAnswerMsAgo} ms), topology written and pushed ${record.failoverMs} ms later`);
+    }
+    }
     t.ok(first !== null && recoveryMs < RECOVERY_LIMIT_MS, `writes to the killed primary's slots flow again within ${RECOVERY_LIMIT_MS} ms (took ${recoveryMs} ms)`);
     await sleep(1000);
     await pool.stop();

@@ -83,6 +83,26 @@ t.test('lease expiry and fencing refuse writes with the contract text; a topolog
   t.same(await once(port, ['SHOAL.TOPOLOGY', '1', json]), { error: 'ERR stale topology epoch 1 (this worker is at 2)' });
   await once(port, ['SHOAL.LEASE', '2', '5000']);
   t.equal(await once(port, ['SET', 'a', '5']), 'OK', 'unfenced by the topology of that epoch');
+  // A stopped primary finds stale renewals queued when it resumes: they must not renew.
+  const mgr = await RespClient.connect(port);
+  const cli = await RespClient.connect(port);
+  t.teardown(() => Promise.all([mgr.close(), cli.close()]));
+  await mgr.run(['SHOAL.LEASE', '2', '300']);
+  t.equal(await cli.run(['SET', 'a', '5b']), 'OK');
+  pair.primary.signalPid('SIGSTOP');
+  t.teardown(() => pair.primary.signalPid('SIGCONT'));
+  const renewals: Array<Promise<RespValue>> = [];
+  for (let i = 0; i < 8; i++) {
+    renewals.push(mgr.run(['SHOAL.LEASE', '2', '300'], { timeoutMs: 20_000 }));
+    await sleep(100);
+  }
+  const write = cli.run(['SET', 'a', 'stale'], { timeoutMs: 20_000 });
+  pair.primary.signalPid('SIGCONT');
+  t.same(await write, TRYAGAIN(2), 'no write acknowledged on renewals queued during the stall');
+  await Promise.all(renewals);
+  await sleep(400);
+  await once(port, ['SHOAL.LEASE', '2', '5000']);
+  t.equal(await once(port, ['SET', 'a', '5c']), 'OK', 'fresh renewals after one lease period work');
   t.equal(typeof (await once(port, ['SHOAL.FENCE'])), 'number');
   t.same(await once(port, ['SET', 'a', '6']), TRYAGAIN(2), 'SHOAL.FENCE stops writes');
   const i = await infoOf(port, 'replication');
