@@ -142,11 +142,12 @@ export function routeReplicated(server: ProxyServer, client: ProxyClient, spec: 
   }
   server.batchFlags = FLAG_OFFSET;
   if (!read) {
+    if (spec.route === 'local' || spec.route === 'pubsub') return false; // PING, CLIENT, WAIT, PUBLISH ...: no keyspace read or written
     if (g >= 0) st.markDirty(g);
     else {
       st.markAllDirty();
       const r = spec.route;
-      if (r === 'gather' || r === 'special' || flags & CMD_BLOCKING) st.staleUntil = -1;
+      if (((r === 'gather' || r === 'special') && flags & CMD_WRITE) || flags & CMD_BLOCKING) st.staleUntil = -1;
     }
     return false;
   }

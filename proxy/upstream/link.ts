@@ -532,7 +532,7 @@ export class WorkerLink {
     this.#circuitError = `CLUSTERDOWN ${this.#name} is unavailable (circuit open)`;
     this.#log = this.#baseLog.child({ upstream: `${endpoint.host}:${endpoint.port}` });
     this.#log.info({ from, to: `${endpoint.host}:${endpoint.port}`, shard: endpoint.shard, worker: endpoint.worker, inflight: this.#inflight.length - this.#inflightHead }, 'upstream link follows the topology to a new endpoint');
-    this.#startHold('switching to a new primary');
+    this.#startHold('switching to a new primary', true); // the line above says it
     if (this.#socket !== null && this.#up && this.#inflight.length > this.#inflightHead) {
       if (this.#switching) return; // already draining the old socket; it connects to the newest endpoint
       this.#switching = true;
@@ -623,12 +623,12 @@ export class WorkerLink {
   }
 
   /** Starts holding requests (bounded by HOLD_MS; see the file comment). */
-  #startHold(reason: string): void {
+  #startHold(reason: string, quiet = false): void {
     if (this.#holding || this.#closed) return;
     this.#holding = true;
     this.#holdTimer = setTimeout(() => this.#endHold(false), HOLD_MS);
     this.#holdTimer.unref();
-    this.#log.info({ reason, holdMs: HOLD_MS }, 'holding requests until the worker or its replacement answers');
+    if (!quiet) this.#log.info({ reason, holdMs: HOLD_MS }, 'holding requests until the worker or its replacement answers');
   }
 
   /** Back up (resume: send what was held) or HOLD_MS passed (fail it as an unreachable worker). */

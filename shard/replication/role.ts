@@ -24,11 +24,14 @@
  *
  * Owner: the worker thread.
  */
+import { readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../shared/log.js';
+import { workerDataDir } from '../persistence/data-dir.js';
 import type { WorkerServer, WorkerInit } from '../worker/server.js';
 import type { CommandContext } from '../commands/context.js';
 import type { CommandSpec } from '../../shared/commands/spec.js';
-import { CMD_WRITE } from '../../shared/commands/spec.js';
+import { CMD_WRITE, CMD_LOADING } from '../../shared/commands/spec.js';
 import { kMasterLink, kDirtyExec } from '../../shared/connection/client-state.js';
 import { primaryOf, slotOwners, type WorkerEndpoint } from '../../shared/cluster/topology.js';
 import { rejectExec } from '../commands/transactions.js';
@@ -40,6 +43,7 @@ export type Role = 'primary' | 'replica';
 
 export const READONLY_ERR = "READONLY You can't write against a read only replica.";
 export const NOREPLICAS_ERR = 'NOREPLICAS Not enough good replicas to write.';
+export const LOADING_ERR = 'LOADING Redis is loading the dataset in memory';
 export const tryagainErr = (epoch: number): string => `TRYAGAIN Lease expired or fenced: this primary may have been replaced (epoch ${epoch})`;
 
 export class Replication {
@@ -88,6 +92,17 @@ export class Replication {
    * never had a replica pays nothing per write). A primary's propagation sink listens
    * from then on.
    */
+  /**
+   * The offset a FLAG_OFFSET reply carries: a primary's master_repl_offset; a replica's
+   * applied offset while its link is up, else 0 — while it resyncs its data may be of
+   * another history (a demoted primary) whose offsets say nothing about the current one,
+   * so session reads must not trust them.
+   */
+  get servingOffset(): number {
+    if (this.role === 'primary') return this.backlog?.offset ?? 0;
+    return this.link !== null && this.link.state === 'connected' ? this.link.applied : 0;
+  }
+
   ensureBacklog(): ReplicationBacklog {
     if (this.backlog === null) {
       this.backlog = new ReplicationBacklog(this.server.config.replBacklogSize);
@@ -105,9 +120,24 @@ export class Replication {
     this.log = log;
     this.#started = true;
     this.#lastTick = Date.now(); // loading the data is not a stall
+    this.#removeStaleSyncFiles();
     if (this.role === 'replica') this.#becomeReplica('start');
     else this.#becomePrimary('start', false);
     this.#refreshGate();
+  }
+
+  /** Sync files a crash left behind (repl-sync.sdb* of a primary, repl-recv.sdb of a replica): never data. */
+  #removeStaleSyncFiles(): void {
+    try {
+      const dir = workerDataDir(this.server.config, this.server.self);
+      for (const f of readdirSync(dir)) {
+        if (!f.startsWith('repl-sync.sdb') && f !== 'repl-recv.sdb') continue;
+        unlinkSync(join(dir, f));
+        this.log?.warn({ file: join(dir, f) }, 'removed a replication sync file left by an earlier run');
+      }
+    } catch {
+      // no directory yet, or already gone
+    }
   }
 
   stop(): void {
@@ -145,6 +175,11 @@ export class Replication {
   admit(ctx: CommandContext, spec: CommandSpec): boolean {
     const c = ctx.client;
     if (c.flags & kMasterLink) return true;
+    // A replica loading its primary's snapshot has half a keyspace: only commands allowed while loading run (Redis's -LOADING).
+    if (this.role === 'replica' && this.server.snapshots.loading && !(spec.flags & CMD_LOADING)) {
+      ctx.out.error(LOADING_ERR);
+      return false;
+    }
     let write = (spec.flags & CMD_WRITE) !== 0;
     if (!write && spec.name === 'exec' && c.multi !== null && !(c.flags & kDirtyExec)) {
       write = c.multi.some((argv) => ((this.server.lookup(argv[0]!)?.spec.flags ?? 0) & CMD_WRITE) !== 0);

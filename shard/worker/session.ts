@@ -148,7 +148,7 @@ export class WorkerSession {
         this.#server.execute(ctx, argv);
       }
       const repl = this.#server.replication;
-      if (withOffset !== 0) writeOffset(out.buf, headerAt + FRAME_HEADER, repl.offset);
+      if (withOffset !== 0) writeOffset(out.buf, headerAt + FRAME_HEADER, repl.servingOffset);
       // FLAG_STRONG: the REPLIES frame waits until the in-sync replicas have the batch.
       if (f.flags & FLAG_STRONG && repl.role === 'primary') this.#strongTo = repl.offset;
       writeFrameHeader(out.buf, headerAt, FrameKind.REPLIES, withOffset !== 0 ? FLAG_OFFSET : 0, f.count, out.pos - headerAt - FRAME_HEADER);

@@ -73,6 +73,7 @@ if (isRedis) {
     t.match(status.stdout, new RegExp(`shard 0 worker 0 +slots ${primary.slots[0]![0]}-${primary.slots[0]![1]}`), 'status prints the group and its slots');
     t.match(status.stdout, new RegExp(`primary +${cur.primary.node} +127\\.0\\.0\\.1:${cur.primary.port} +pid \\d+ +offset \\d+`), 'the primary with pid and offset');
     t.match(status.stdout, new RegExp(`replica +${cur.replica.node} +127\\.0\\.0\\.1:${cur.replica.port} +pid \\d+ +offset \\d+ +lag \\d+ +link (up|sync|down)`), 'the replica with lag and link');
+    t.match(status.stdout, new RegExp(`recent failovers:[\\s\\S]*manual +shard 0 worker 0: ${primary.node} \\S+ -> ${replica.node} \\S+, epoch \\d+ \\(fenced at offset \\d+; switched in \\d+ ms\\)`), 'status lists the manual failover');
     const json = await cli(target, ['status', '--json']);
     const parsed = JSON.parse(json.stdout) as { epoch: number; groups: { primary: { node: string; pid: number | null } }[] };
     t.ok(parsed.epoch >= now.epoch, 'status --json has the epoch');

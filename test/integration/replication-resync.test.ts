@@ -4,14 +4,18 @@
 //     CLIENT KILL TYPE master on the replica; on Shoal also a cut at the TCP level
 //     through a relay): the replica reconnects with +CONTINUE (INFO stats
 //     sync_partial_ok +1, sync_full unchanged) and converges while writers keep writing;
+//   - a partial resync from a 16 KB backlog that wrapped many times;
 //   - a drop longer than the backlog (repl-backlog-size 16kb, 3 MB written meanwhile):
 //     full resync (sync_full +1) and convergence;
+//   - the replica killed and restarted: full resync of every type (TTLs, bloom filters),
+//     and the primary lists one replica, not a stale one beside it;
 //   - full resync of 1,000,000 keys while 20 clients write: DBSIZE equal and every key
-//     the writers wrote holds its last acknowledged value on the replica; the sync time
-//     is reported with t.comment.
+//     the writers wrote holds its last acknowledged value on the replica; INFO says
+//     master_sync_in_progress:1 / link down and ROLE 'sync' meanwhile; the sync time is
+//     reported with t.comment.
 
 import t, { type Test } from 'tap';
-import { ReplPair, hasCommand, once, startWriters, syncStats, waitFor, type WriterResult } from '../helpers/replication.js';
+import { ReplPair, hasCommand, infoOf, once, startWriters, syncStats, waitFor, type WriterResult } from '../helpers/replication.js';
 import { BLOOM_UNIVERSE, replicationWorkload } from '../helpers/repl-workload.js';
 import { diffKeyspaces, readKeyspace } from '../helpers/keyspace-diff.js';
 import { isShoal } from '../helpers/cluster.js';
@@ -276,10 +280,38 @@ t.test('full resync of 1,000,000 keys while 20 clients write', async (t) => {
   const ackedBefore = writers.acked();
   const syncStart = Date.now();
   let syncMs = -1;
+  // While the replica syncs: what INFO replication and ROLE say, and how long INFO takes.
+  const seen = { inProgress: false, linkDownWhileSyncing: false, roleStates: new Set<string>(), infoMaxMs: 0, infoErrors: 0 };
+  let sampling = true;
+  const sampler = (async () => {
+    await sleep(200);
+    while (sampling) {
+      const t0 = Date.now();
+      try {
+        const i = await infoOf(pair.replicaPort, 'replication');
+        seen.infoMaxMs = Math.max(seen.infoMaxMs, Date.now() - t0);
+        if (i.get('master_sync_in_progress') === '1') {
+          seen.inProgress = true;
+          if (i.get('master_link_status') === 'down') seen.linkDownWhileSyncing = true;
+          const role = await once(pair.replicaPort, ['ROLE']);
+          if (Array.isArray(role) && typeof role[3] === 'string') seen.roleStates.add(role[3]);
+        }
+      } catch {
+        seen.infoErrors++; // not listening yet, or no answer within 3 s
+      }
+      await sleep(100);
+    }
+  })();
   try {
     await pair.startReplica();
     syncMs = Date.now() - syncStart;
   } finally {
+    sampling = false;
+    await sampler;
+    t.comment(`during the sync: master_sync_in_progress:1 seen ${seen.inProgress}, master_link_status:down then ${seen.linkDownWhileSyncing}, ROLE states ${JSON.stringify([...seen.roleStates])}, slowest INFO ${seen.infoMaxMs} ms, ${seen.infoErrors} INFO polls unanswered (process start included)`);
+    t.ok(seen.inProgress, 'INFO replication on the replica said master_sync_in_progress:1 while the 1M-key sync ran');
+    t.ok(seen.linkDownWhileSyncing, 'master_link_status:down while the sync is in progress (as Redis)');
+    t.ok(seen.roleStates.has('sync'), `ROLE on the replica said 'sync' during the full sync (saw ${JSON.stringify([...seen.roleStates])})`);
     const ackedDuring = writers.acked() - ackedBefore;
     if (syncMs >= 0) await sleep(500); // writes after the sync stream normally
     const res = await writers.stop();

@@ -4,8 +4,10 @@
 // every data type and command family replicates (scripted, then a seeded random
 // workload of 20,000 commands), absolute expiry times replicate and keys the primary
 // expires reach the replica as DELs, replicas refuse writes (MOVED to the primary;
-// READONLY reads), ROLE and INFO replication have Redis's fields, WAIT counts acks and
-// min-replicas-to-write refuses writes with -NOREPLICAS when the replica stops acking.
+// READONLY reads; keyless writes -READONLY), ROLE and INFO replication have Redis's
+// fields, keys the primary evicts reach the replica as DELs, WAIT counts acks and
+// min-replicas-to-write refuses writes with -NOREPLICAS when the replica stops acking
+// (never while it is healthy). Shoal only: two workers per process = two groups.
 //
 // After writes, every comparison first waits for WAIT 1 and for the replica's
 // slave_repl_offset to reach the primary's master_repl_offset (bounded), then reads
