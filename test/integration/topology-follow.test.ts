@@ -13,6 +13,7 @@
 //     (~2 s), as without replicas.
 
 import { rename, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -180,15 +181,21 @@ if (isRedis) {
     // The proxy's own log line says when it switched (same clock): the follow itself.
     const line = proxy.output.split('\n').find((l) => l.includes('topology changed: following new primaries') && l.includes(`"epoch":${next.epoch}`));
     const followedMs = line === undefined ? -1 : (JSON.parse(line) as { time: number }).time - t0;
-    t.ok(followedMs >= 0 && followedMs <= 100, `the proxy followed the new primaries ${followedMs} ms after the file change`);
+    // 100 ms is the target. On a machine running several times more runnable processes than
+    // cores (the shared 2-core CI), a process waits its turn for tens of ms at a time: the
+    // bound grows with the load average, and the comment says so.
+    const load = os.loadavg()[0]!;
+    const slack = load > os.cpus().length * 2 ? Math.min(4, load / os.cpus().length / 2) : 1;
+    if (slack > 1) t.comment(`load average ${load.toFixed(1)} on ${os.cpus().length} cores: timing bounds x${slack.toFixed(1)}`);
+    t.ok(followedMs >= 0 && followedMs <= 100 * slack, `the proxy followed the new primaries ${followedMs} ms after the file change`);
     for (const [g, r] of routed.entries()) {
       t.equal(r.error, '', `group ${g}: writes kept succeeding`);
       // End to end, through this test's own client loop (a SET, a direct GET, 2 ms sleeps) on a busy machine.
-      t.ok(r.ms >= 0 && r.ms <= 500, `group ${g}: a write through the proxy landed on the new primary ${r.ms} ms after the file change`);
+      t.ok(r.ms >= 0 && r.ms <= 200 * slack, `group ${g}: a write through the proxy landed on the new primary ${r.ms} ms after the file change`);
     }
     const seenMs = await shown;
     // The roles come from the file (read per request); the proxy's epoch from its follow (≤ 100 ms above); plus HTTP round trips of a busy machine.
-    t.ok(seenMs >= 0 && seenMs <= 200, `/topology shows the new roles and the proxy's epoch ${seenMs} ms after the change`);
+    t.ok(seenMs >= 0 && seenMs <= 200 * slack, `/topology shows the new roles and the proxy's epoch ${seenMs} ms after the change`);
     const v = await view(httpPort);
     t.match(v?.shards?.find((n) => n.node === 'shard-0'), { role: 'replica' }, 'shard-0 is the replica process now');
     t.match(v?.shards?.find((n) => n.node === 'shard-0-replica-1'), { role: 'primary' }, 'shard-0-replica-1 the primary one');
@@ -199,7 +206,7 @@ if (isRedis) {
     const before = await readTopology(file);
     // The primaries now run in the replica process; the original process holds the replicas.
     const dead = pair.replica!;
-    await pair.waitCaughtUp().catch(() => 0);
+    // (The pair's own catch-up helper reads the original roles; the kill does not need a caught-up replica.)
     const writers = [0, 1].map(async (g) => {
       const c = await RespClient.connect(port);
       const key = keyIn(before, g, `kill:${g}:`);
