@@ -4,7 +4,8 @@
 // rewrites the topology file by hand, and a proxy started with --topology must:
 //   - show every worker on /topology with role, node, pid, port, slots, offset, lag;
 //   - route to the new primaries within 100 ms of the file change, and /topology
-//     shows the change within 100 ms;
+//     shows the change within 100 ms; a subscription made before the switch gets the
+//     new primary's messages (the pub/sub hub followed);
 //   - across a kill -9 of the primaries' process, hold the requests it had not sent
 //     and send them to the new primaries once the topology names them: a writer sees
 //     no CLUSTERDOWN, at most a TRYAGAIN for the one write in flight at the kill, and
@@ -17,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { Redis } from 'ioredis';
 import { freePortRange, isRedis, keySlot } from '../helpers/cluster.js';
 import { RespClient, sleep, type RespValue } from '../helpers/run.js';
 import { Proc, ReplPair, once } from '../helpers/replication.js';
@@ -200,12 +202,34 @@ if (isRedis) {
     t.match(v?.shards?.find((n) => n.node === 'shard-0'), { role: 'replica' }, 'shard-0 is the replica process now');
     t.match(v?.shards?.find((n) => n.node === 'shard-0-replica-1'), { role: 'primary' }, 'shard-0-replica-1 the primary one');
     for (const k of keys) t.match(String(await c.run(['GET', k])), /^after\d+$/, 'reads follow too');
+    // Pub/sub follows too: the hub's upstream for the channel's worker moved and resubscribed.
+    const sub = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    t.teardown(() => sub.disconnect());
+    const got: string[] = [];
+    sub.on('message', (_ch: string, m: string) => got.push(m));
+    const channel = keyIn(next, 0, 'chan:');
+    await sub.subscribe(channel);
+    const again = promoteAll(next); // and back: the subscription was made before this switch
+    await pushTopology(again);
+    await writeTopology(file, again);
+    // Published on the new primary itself: only a hub subscription that moved there receives it.
+    const owner = await RespClient.connect(again.workers[0]!.port);
+    t.teardown(() => owner.close());
+    let delivered = false;
+    for (let i = 0; i < 100 && !delivered; i++) {
+      await owner.run(['PUBLISH', channel, `m${i}`]);
+      await sleep(20);
+      delivered = got.length > 0;
+    }
+    t.ok(delivered, `a subscriber made before a failover gets the new primary's messages after it (${got.length})`);
+    const w = await c.run(['SET', keys[0]!, 'back']);
+    t.equal(w, 'OK', 'writes follow the switch back');
   });
 
   t.test('kill -9 of the primaries: held requests go to the promoted replicas', async (t) => {
     const before = await readTopology(file);
-    // The primaries now run in the replica process; the original process holds the replicas.
-    const dead = pair.replica!;
+    // The process that runs the primaries now (the test switched them back and forth).
+    const dead = before.workers[0]!.node === 'shard-0' ? pair.primary : pair.replica!;
     // (The pair's own catch-up helper reads the original roles; the kill does not need a caught-up replica.)
     const writers = [0, 1].map(async (g) => {
       const c = await RespClient.connect(port);
@@ -265,7 +289,8 @@ if (isRedis) {
     const c = await RespClient.connect(port);
     t.teardown(() => c.close());
     t.equal(await c.run(['SET', 'hold:x', '1']), 'OK');
-    await pair.primary.kill9(); // the current primaries (promoted back in the previous test)
+    const now = await readTopology(file);
+    await (now.workers[0]!.node === 'shard-0' ? pair.primary : pair.replica!).kill9(); // the current primaries
     const t0 = Date.now();
     const r = await c.run(['GET', 'hold:x'], { timeoutMs: 8000 });
     const ms = Date.now() - t0;
