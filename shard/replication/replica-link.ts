@@ -78,6 +78,7 @@ export class ReplicaLink {
   /** Handshake lines still expected before the PSYNC reply. */
   #okLeft = 0;
   #line: Buffer[] = [];
+  #lastLine = '';
   #fd = -1;
   #file = '';
   #pending: Buffer[] = [];
@@ -237,14 +238,9 @@ export class ReplicaLink {
 
   /** One reply line at a time: +OK +OK, then +FULLRESYNC / +CONTINUE / -ERR. */
   #readHandshake(chunk: Buffer, p: number): number {
-    const nl = chunk.indexOf(LF, p);
-    if (nl === -1) {
-      this.#line.push(chunk.subarray(p));
-      return chunk.length;
-    }
-    this.#line.push(chunk.subarray(p, nl));
-    const line = Buffer.concat(this.#line).toString('latin1').replace(/\r$/, '');
-    this.#line = [];
+    const nl = this.#takeLine(chunk, p);
+    if (nl === -1) return chunk.length;
+    const line = this.#lastLine;
     if (line === '') return nl + 1; // keepalive newline
     if (this.#okLeft > 0) {
       this.#okLeft--;
@@ -281,6 +277,23 @@ export class ReplicaLink {
     return this.#fail(line);
   }
 
+  /**
+   * Collects one line (replies before the stream arrive a line at a time, possibly split
+   * across chunks): the index of its LF with the line (CR dropped) in #lastLine, or -1
+   * when the chunk ended first (the part is kept for the next chunk).
+   */
+  #takeLine(chunk: Buffer, p: number): number {
+    const nl = chunk.indexOf(LF, p);
+    if (nl === -1) {
+      this.#line.push(chunk.subarray(p));
+      return -1;
+    }
+    this.#line.push(chunk.subarray(p, nl));
+    this.#lastLine = Buffer.concat(this.#line).toString('latin1').replace(/\r$/, '');
+    this.#line = [];
+    return nl;
+  }
+
   #fail(why: string): number {
     this.#close(why);
     return Number.MAX_SAFE_INTEGER;
@@ -289,14 +302,9 @@ export class ReplicaLink {
   /** `$<len>\r\n` then len bytes into repl-recv.sdb. */
   #readBulk(chunk: Buffer, p: number): number {
     if (this.syncTotal < 0) {
-      const nl = chunk.indexOf(LF, p);
-      if (nl === -1) {
-        this.#line.push(chunk.subarray(p));
-        return chunk.length;
-      }
-      this.#line.push(chunk.subarray(p, nl));
-      const line = Buffer.concat(this.#line).toString('latin1').replace(/\r$/, '');
-      this.#line = [];
+      const nl = this.#takeLine(chunk, p);
+      if (nl === -1) return chunk.length;
+      const line = this.#lastLine;
       if (line === '') return nl + 1;
       if (line[0] !== '$') return this.#fail(`bad bulk header from the primary: ${line.slice(0, 40)}`);
       this.syncTotal = Number(line.slice(1));
