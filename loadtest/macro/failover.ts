@@ -36,7 +36,7 @@ import { groupKey, logShoal, nodeOf, pidOfNode, replicaState, startShoal, topolo
 const TARGETS = envList('FAILOVER_TARGETS', 'strong,eventual,cluster,redis').map((x) => x.toLowerCase());
 const KILLS = Math.max(1, Math.floor(envNum('FAILOVER_KILLS', 20)));
 const REDIS_KILLS = Math.max(1, Math.floor(envNum('FAILOVER_REDIS_KILLS', 10)));
-const CLUSTER_KILLS = Math.max(1, Math.floor(envNum('FAILOVER_CLUSTER_KILLS', 10)));
+const CLUSTER_KILLS = Math.max(1, Math.floor(envNum('FAILOVER_CLUSTER_KILLS', 20)));
 const BLOCKS = Math.max(1, Math.floor(envNum('FAILOVER_BLOCKS', 2)));
 const CLIENTS = Math.max(1, Math.floor(envNum('FAILOVER_CLIENTS', 20)));
 const GAP_MS = envNum('FAILOVER_GAP_MS', 5);
