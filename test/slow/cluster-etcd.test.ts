@@ -324,7 +324,18 @@ if (isRedis) {
     etcd.kill(victim);
     await sleep(LEASE_SECONDS * 1000 + 500); // past a whole manager lease
     t.equal((await readLeader())?.name, 'manager-c', 'manager-c still leads');
-    t.notMatch(managerC.output.slice(outputBefore), /manager lost leadership/, 'without a moment of lost leadership');
+    // Ideally the lease is renewed through another member without a gap. When the client
+    // takes longer than the lease to reach one (seen once on a loaded CI box), the manager
+    // must step down (it cannot know the lease survived) and lead again within a lease TTL.
+    const lines = managerC.output.slice(outputBefore).split('\n')
+      .flatMap((l) => { try { return [JSON.parse(l) as { time: number; msg: string }]; } catch { return []; } });
+    const lost = lines.find((l) => l.msg.startsWith('manager lost leadership'));
+    if (lost === undefined) t.pass('without a moment of lost leadership');
+    else {
+      const back = lines.find((l) => l.time >= lost.time && l.msg === 'manager elected leader');
+      t.ok(back !== undefined && back.time - lost.time < LEASE_SECONDS * 1000,
+        `leadership lost once and regained ${back === undefined ? 'never' : `${back.time - lost.time} ms`} later (within the ${LEASE_SECONDS} s lease)`);
+    }
     await killPrimaryUnderLoad(t, 0, 'fo3');
   });
 }
