@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RespClient, RespError, showReply, type Reply } from './resp-client.js';
-import { HOST, WORK, die, envNum, log, portFree, sleep, startServer, stopServer, type Server } from './macro/harness.js';
+import { HOST, WORK, die, envNum, info, log, portFree, sleep, startServer, stopServer, type Server } from './macro/harness.js';
 
 const PORT_LO = envNum('FAILOVER_PORT_LO', 26000);
 const PORT_HI = envNum('FAILOVER_PORT_HI', 26999);
@@ -42,14 +42,8 @@ export async function ask(port: number, argv: string[], timeoutMs = 1000): Promi
 
 /** `INFO section` of the server on `port` as a field map. */
 export async function infoOf(port: number, section: string, timeoutMs = 1000): Promise<Map<string, string>> {
-  const r = await ask(port, ['INFO', section], timeoutMs);
-  const m = new Map<string, string>();
-  if (!Buffer.isBuffer(r)) return m;
-  for (const line of r.toString('latin1').split(/\r?\n/)) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1).trim());
-  }
-  return m;
+  const c = await RespClient.connect(port, HOST, timeoutMs);
+  try { return await info(c, section); } finally { c.close(); }
 }
 
 export interface ClusterNode {

@@ -18,7 +18,7 @@
 // Date.now() milliseconds. Clients are the raw RespClient of test/helpers/run.ts: no
 // library retries or queues hide what the server answered.
 
-import { RespClient, sleep, type RespValue } from './run.js';
+import { RespClient, parseInfo, sleep, type RespValue } from './run.js';
 
 export type AckedWrite = { key: string; value: string; client: number; sentAt: number; ackedAt: number };
 export type FailedWrite = { key: string; client: number; sentAt: number; at: number; error: string };
@@ -169,13 +169,7 @@ export async function replicationInfo(port: number): Promise<Map<string, string>
   let c: RespClient | undefined;
   try {
     c = await RespClient.connect(port, '127.0.0.1', 2000);
-    const r = await c.run(['INFO', 'replication'], { timeoutMs: 2000 });
-    const out = new Map<string, string>();
-    for (const line of String(r).split('\r\n')) {
-      const i = line.indexOf(':');
-      if (i > 0) out.set(line.slice(0, i), line.slice(i + 1));
-    }
-    return out;
+    return parseInfo(await c.run(['INFO', 'replication'], { timeoutMs: 2000 }));
   } catch {
     return new Map();
   } finally {

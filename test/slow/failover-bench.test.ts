@@ -12,32 +12,16 @@
  * The Shoal halves with replicas need issue 8's replication and are exercised by
  * `npm run bench` itself (see loadtest/RESULTS.md).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { runBench } from '../helpers/bench-run.js';
 import { cellNumber, column, parseTables } from '../../loadtest/report/tables.js';
 import { chartsFor } from '../../loadtest/report/charts.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-failover-bench-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-function runBench(env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [path.join(ROOT, 'dist', 'loadtest', 'bench.js')], {
-      cwd: ROOT, env: { ...process.env, SKIP_MICRO: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '', err = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    // SIGTERM first: bench.js stops the servers it started by pid.
-    const timer = setTimeout(() => { c.kill('SIGTERM'); setTimeout(() => c.kill('SIGKILL'), 3000).unref(); }, timeoutMs);
-    c.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout: out, stderr: err }); });
-  });
-}
 
 function section(file: string, name: string): string {
   const text = fs.readFileSync(file, 'utf8');

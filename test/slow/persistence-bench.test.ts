@@ -8,33 +8,17 @@
  * restart), the Shoal/redis ratios, the goals with verdicts and the bar chart. A bad
  * knob fails the scenario with a message naming it.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { runBench } from '../helpers/bench-run.js';
 import { cellNumber, column, parseTables, type MdTable } from '../../loadtest/report/tables.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-persist-bench-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const KEYS = 10_000;
-
-function runBench(env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [path.join(ROOT, 'dist', 'loadtest', 'bench.js')], {
-      cwd: ROOT, env: { ...process.env, SKIP_MICRO: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '', err = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    // SIGTERM first: bench.js stops the servers it started by pid.
-    const timer = setTimeout(() => { c.kill('SIGTERM'); setTimeout(() => c.kill('SIGKILL'), 3000).unref(); }, timeoutMs);
-    c.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout: out, stderr: err }); });
-  });
-}
 
 const cell = (tb: MdTable, row: string[], re: RegExp) => row[column(tb, re)] ?? '';
 
