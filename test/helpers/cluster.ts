@@ -300,7 +300,8 @@ export async function startShoal(opts: StartOptions = {}): Promise<Target> {
     } catch (err) {
       lastErr = err;
       // Port races with other test files: retry with new ports when it looks like one.
-      if (/EADDRINUSE/.test(String(err))) continue;
+      // uWS reports a taken HTTP port as "cannot listen for HTTP on host:port" (no errno).
+      if (/EADDRINUSE|cannot listen/.test(String(err))) continue;
       throw err;
     }
     // Several proxy processes: the port answers once the first listens; wait until
