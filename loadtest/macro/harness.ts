@@ -509,7 +509,7 @@ export interface Target {
 
 // Snapshots off, as the redis-server beside them (--save '').
 export const SHARD_CMD = "node dist/bin/shoal-shard.js --port P --workers 1 --save ''";
-export const CLUSTER_CMD = "node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir D --save ''";
+export const CLUSTER_CMD = "node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir D --save '' --replicas 0";
 export const REDIS_CMD = "redis-server --port P --bind 127.0.0.1 --save '' --appendonly no";
 
 function targetOverride(): string[] | undefined {
@@ -565,7 +565,8 @@ export async function startTarget(kind: 'shard' | 'cluster', extra: string[] = [
   else {
     const dataDir = fs.mkdtempSync(path.join(WORK, `${label}-data-`));
     argv = [process.execPath, 'dist/bin/shoal.js', '--port', String(base), '--http-port', String(base + 1),
-      '--shard-port', String(base + 2), '--data-dir', dataDir, '--save', '', ...extra];
+      // No replicas (npm start runs one per primary): the figures compare with one redis-server; the replication scenario measures replicas.
+      '--shard-port', String(base + 2), '--data-dir', dataDir, '--save', '', '--replicas', '0', ...extra];
   }
   const server = startServer(label, argv, base);
   await waitReady(server);
