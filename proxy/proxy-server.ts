@@ -11,6 +11,7 @@
  * Upstream batches are flushed once per event-loop turn (setImmediate), so commands
  * from many clients for one worker travel in one frame.
  */
+import { CommandNameCache } from '../shared/commands/name-cache.js';
 import type { Socket } from 'node:net';
 import { lookupCommand } from '../shared/commands/table.js';
 import { arityOk, keyIndexes, type CommandSpec } from '../shared/commands/spec.js';
@@ -82,7 +83,8 @@ export class ProxyServer implements ConnectionHost {
   readonly stats = { connections: 0, commands: 0 };
   readonly #clients = new Set<ProxyClient>();
   readonly #owners: Int16Array;
-  readonly #byName = new Map<string, CommandSpec>();
+  /** Command name bytes as sent (any case) → spec; filled on first use. */
+  readonly #byName = new CommandNameCache<CommandSpec>();
   readonly #tags = new Map<WorkerLink, string>();
   readonly #scratch = new ReplyWriter();
   #dirtyLinks: WorkerLink[] = [];
@@ -230,11 +232,10 @@ export class ProxyServer implements ConnectionHost {
   };
 
   lookup(name: Buffer): CommandSpec | undefined {
-    const raw = name.toString('latin1');
-    let spec = this.#byName.get(raw);
+    let spec = this.#byName.get(name);
     if (spec === undefined) {
-      spec = lookupCommand(raw.toLowerCase());
-      if (spec !== undefined && this.#byName.size < 4096) this.#byName.set(raw, spec);
+      spec = lookupCommand(name.toString('latin1').toLowerCase());
+      if (spec !== undefined) this.#byName.set(name, spec);
     }
     return spec;
   }
@@ -307,12 +308,14 @@ export class ProxyServer implements ConnectionHost {
    * (keys on several workers) or a numkeys error the worker would give.
    */
   singleLinkOrReply(client: ProxyClient, spec: CommandSpec, argv: Buffer[]): WorkerLink | null {
-    const keys = spec.lastKey === spec.firstKey && spec.numkeysAt === undefined ? [spec.firstKey] : keyIndexes(spec, argv);
+    // One key at a fixed position (GET, HSET, RPUSH ...): no index list to build.
+    if (spec.lastKey === spec.firstKey && spec.numkeysAt === undefined) return this.linkFor(argv[spec.firstKey]!);
+    const keys = keyIndexes(spec, argv);
     // A bad numkeys leaves no key to route by: any worker replies the command's own error.
     if (keys.length === 0) return this.links[0]!;
     const link = this.linkFor(argv[keys[0]!]!);
-    for (const i of keys) {
-      if (this.linkFor(argv[i]!) !== link) {
+    for (let k = 1; k < keys.length; k++) {
+      if (this.linkFor(argv[keys[k]!]!) !== link) {
         this.replyError(client, WireErrors.crossSlot);
         return null;
       }

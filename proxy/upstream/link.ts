@@ -42,6 +42,7 @@
  * breaker opens, exactly as without replicas. To find a request's bytes again the link
  * keeps each sent frame until its REPLIES frame arrived (one object per frame).
  */
+import { copyBytes } from '../../shared/resp/byte-copy.js';
 import type { Socket } from 'node:net';
 import { connectWorker, upstreamReadyEvent } from './connect.js';
 import type { ShoalConfig } from '../../shared/config/schema.js';
@@ -147,7 +148,7 @@ class Batch {
   /** Appends one command already RESP-encoded (a resend). */
   addRaw(bytes: Uint8Array, sink: Sink): void {
     this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
+    copyBytes(this.buf, this.pos, bytes, 0, bytes.length);
     this.pos += bytes.length;
     this.count++;
     this.sinks.push(sink);
@@ -163,7 +164,7 @@ class Batch {
     p = writeLenLine(b, p, 0x2a, argv.length);
     for (const a of argv) {
       p = writeLenLine(b, p, 0x24, a.length);
-      b.set(a, p);
+      copyBytes(b, p, a, 0, a.length);
       p += a.length;
       b[p++] = 13;
       b[p++] = 10;

@@ -3,6 +3,7 @@
  * owns, the cluster view it reports, its connections and counters — and the command
  * dispatch that every connection (direct client or proxy link) goes through.
  */
+import { CommandNameCache } from '../../shared/commands/name-cache.js';
 import type { Socket } from 'node:net';
 import { Keyspace } from '../keyspace.js';
 import { Evictor, type EvictionPolicy } from '../evict.js';
@@ -74,6 +75,9 @@ export interface WorkerInit {
   replicas: WorkerEndpoint[];
   epoch: number;
   config: ShoalConfig;
+  /** Shared with the process's main thread: each worker's arena page bytes at slot `arenaSlot` (shard/main.ts measureStartup). */
+  arenaBytes?: Float64Array;
+  arenaSlot?: number;
 }
 
 /** Under a disk error: write commands, PING, and EXEC of a transaction holding a write are refused (Redis's processCommand). */
@@ -110,7 +114,16 @@ export class WorkerServer implements ConnectionHost {
   readonly startTime = Date.now();
   readonly sessions = new Map<Socket, ClientState>();
   readonly stats = { connections: 0, commands: 0, netIn: 0, netOut: 0 };
+  /** Peak of usedMemory (INFO used_memory_peak). */
   peakMemory = 0;
+  /**
+   * used_memory_startup: this worker's share of the process's runtime memory (RSS minus
+   * arenas, measured once when the process is ready: shard/main.ts measureStartup).
+   * Counted in used_memory, so the data may use maxmemory share minus this.
+   */
+  startupBytes = 0;
+  /** This worker's share of maxmemory (INFO maxmemory); the evictor's limit is it minus startupBytes. */
+  maxmemoryShare = 0;
   /** Write commands that succeeded since the last snapshot (Redis `dirty`: rdb_changes_since_last_save, save points). */
   dirty = 0;
   /** Snapshot state: BGSAVE/SAVE/LASTSAVE, save points, INFO persistence (shard/persistence/snapshot.ts). */
@@ -130,7 +143,7 @@ export class WorkerServer implements ConnectionHost {
   /** A replica: index of its group's primary in topology (its slots may be read here); else -1. */
   #groupIndex = -1;
   /** Command name exactly as sent (any case) → entry; filled on first use. */
-  readonly #byName = new Map<string, CommandEntry>();
+  readonly #byName = new CommandNameCache<CommandEntry>();
   readonly #entries = new Map<string, CommandEntry>();
 
   constructor(init: WorkerInit) {
@@ -192,10 +205,25 @@ export class WorkerServer implements ConnectionHost {
     this.ks.hits = this.ks.misses = this.ks.expiredKeys = this.ks.evictedKeys = 0;
   }
 
+  /** INFO used_memory: the runtime share measured at start plus what the keyspace accounts (arena, indexes, heap collections). */
+  get usedMemory(): number {
+    return this.startupBytes + this.ks.usedBytes;
+  }
+
+  /** The measured runtime share arrives from the main thread once every worker listens (shard/main.ts). */
+  setStartupMemory(bytes: number): void {
+    this.startupBytes = bytes;
+    this.applyConfig();
+  }
+
   /** Pushes config values into the keyspace and evictor (at start and after CONFIG SET). */
   applyConfig(): void {
     const c = this.config;
-    this.evictor.limit = c.maxmemory > 0 ? Math.floor(c.maxmemory / this.shardWorkers) : 0;
+    this.maxmemoryShare = c.maxmemory > 0 ? Math.floor(c.maxmemory / this.shardWorkers) : 0;
+    // The runtime's share counts against maxmemory, as Redis's used_memory counts its
+    // own overhead: the evictor keeps the keyspace's bytes under what is left. A share
+    // at or below the runtime leaves 1 byte (not 0 = no limit): every write evicts or OOMs.
+    this.evictor.limit = this.maxmemoryShare > 0 ? Math.max(1, this.maxmemoryShare - this.startupBytes) : 0;
     // Pages may exceed the limit by a little (size-class slack); beyond that the arena
     // takes pages from other classes instead of growing (shard/arena/slab-arena.ts).
     this.ks.setPageCap(this.evictor.limit > 0 ? Math.ceil(this.evictor.limit * PAGE_CAP_SLACK) + BLOCK_SIZE : 0);
@@ -219,11 +247,10 @@ export class WorkerServer implements ConnectionHost {
   }
 
   lookup(name: Buffer): CommandEntry | undefined {
-    const raw = name.toString('latin1');
-    let e = this.#byName.get(raw);
+    let e = this.#byName.get(name);
     if (e === undefined) {
-      e = this.#entries.get(raw.toLowerCase());
-      if (e !== undefined && this.#byName.size < 4096) this.#byName.set(raw, e);
+      e = this.#entries.get(name.toString('latin1').toLowerCase());
+      if (e !== undefined) this.#byName.set(name, e);
     }
     return e;
   }

@@ -39,6 +39,7 @@
  * a line longer than `maxInlineLen` always fails, so the result never depends on chunk
  * boundaries.
  */
+import { bufferView } from './buffer-view.js';
 import { ProtocolError } from '../errors.js';
 import {
   CR,
@@ -198,6 +199,8 @@ export class RespDecoder {
     if (p + 1 >= end || buf[p] !== CR || n > maxArgs) return null;
     p += 2;
     const argv: Buffer[] = [];
+    const ab = buf.buffer;
+    const base = buf.byteOffset;
     for (let i = 0; i < n; i++) {
       if (p + 1 >= end || buf[p] !== DOLLAR) return null;
       let q = p + 1;
@@ -215,7 +218,7 @@ export class RespDecoder {
       const from = q + 2;
       const to = from + len;
       if (to + 2 > end) return null;
-      argv.push(buf.subarray(from, to));
+      argv.push(bufferView(ab, base + from, len));
       p = to + 2;
     }
     this.#pos = p;

@@ -9,6 +9,7 @@
  * RESP3-only types degrade to their RESP2 forms as Redis does: null → `$-1`,
  * map → flat array, double → bulk string, verbatim → bulk string, set → array.
  */
+import { copyBytes } from './byte-copy.js';
 import { Replies, SMALL_INTS, BULK_HEADERS, ARRAY_HEADERS } from './replies.js';
 
 const INITIAL = 16 * 1024;
@@ -36,7 +37,7 @@ export class ReplyWriter {
   /** Append precomputed bytes (a Replies.* constant or an already-encoded reply). */
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
+    copyBytes(this.buf, this.pos, bytes, 0, bytes.length);
     this.pos += bytes.length;
   }
 
@@ -44,7 +45,7 @@ export class ReplyWriter {
   rawFrom(src: Uint8Array, start: number, end: number): void {
     const n = end - start;
     this.ensure(n);
-    this.buf.set(src.subarray(start, end), this.pos);
+    copyBytes(this.buf, this.pos, src, start, end);
     this.pos += n;
   }
 
