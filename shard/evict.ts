@@ -28,6 +28,10 @@ export const EVICTION_POLICIES = [
 export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
 
 const POOL_SIZE = 16;
+/** How pick() scores a sample (set with the policy, so the hot path compares no strings). */
+const SCORE_IDLE = 0;
+const SCORE_LFU = 1;
+const SCORE_TTL = 2;
 const MAX_EVICTIONS_PER_CALL = 2000;
 /** maxmemory-samples accepts up to INT_MAX as Redis 7.0; sampling beyond this adds nothing but time. */
 const MAX_SAMPLES = 1024;
@@ -35,6 +39,10 @@ const MAX_SAMPLES = 1024;
 export class Evictor {
   readonly #ks: Keyspace;
   #policy: EvictionPolicy = 'noeviction';
+  /** Derived from the policy: sample the volatile index, evict at random, how to score. */
+  #volatile = false;
+  #random = false;
+  #scoreBy = SCORE_IDLE;
   samples = 5;
   /** Bytes this worker may use; 0 = no limit. */
   limit = 0;
@@ -43,8 +51,9 @@ export class Evictor {
   readonly #versions = new Int32Array(POOL_SIZE);
   readonly #scores = new Float64Array(POOL_SIZE);
   #count = 0;
-  /** One round's sampled refs (HashIndex.sampleRefs). */
+  /** One round's sampled refs (HashIndex.sampleRefs) and their scores. */
   readonly #sample = new Int32Array(MAX_SAMPLES);
+  readonly #sampleScores = new Float64Array(MAX_SAMPLES);
 
   constructor(ks: Keyspace) {
     this.#ks = ks;
@@ -56,6 +65,9 @@ export class Evictor {
 
   set policy(p: EvictionPolicy) {
     this.#policy = p;
+    this.#volatile = p.startsWith('volatile-');
+    this.#random = p === 'allkeys-random' || p === 'volatile-random';
+    this.#scoreBy = p === 'volatile-ttl' ? SCORE_TTL : p === 'allkeys-lfu' || p === 'volatile-lfu' ? SCORE_LFU : SCORE_IDLE;
     this.#count = 0;
     this.#ks.lfu = p === 'allkeys-lfu' || p === 'volatile-lfu';
   }
@@ -108,19 +120,26 @@ export class Evictor {
   }
 
   private source(): HashIndex {
-    return this.#policy.startsWith('volatile-') ? this.#ks.volatile : this.#ks.index;
+    return this.#volatile ? this.#ks.volatile : this.#ks.index;
   }
 
   private pick(): number {
     const src = this.source();
     if (src.size === 0) return 0;
-    if (this.#policy === 'allkeys-random' || this.#policy === 'volatile-random') return src.randomRef();
+    if (this.#random) return src.randomRef();
     const ks = this.#ks;
-    const n = src.sampleRefs(this.#sample, Math.min(this.samples, MAX_SAMPLES));
-    for (let i = 0; i < n; i++) {
-      const ref = this.#sample[i]!;
-      this.offer(ref, this.score(ref));
+    const sample = this.#sample;
+    const scores = this.#sampleScores;
+    const n = src.sampleRefs(sample, Math.min(this.samples, MAX_SAMPLES));
+    // Score every sample before offering any: each score is a read of a random item
+    // (a cache miss), and in this tight loop the reads are independent, so the CPU
+    // overlaps their misses instead of waiting for each one behind offer()'s branches.
+    if (this.#scoreBy === SCORE_IDLE) {
+      for (let i = 0; i < n; i++) scores[i] = ks.idleSeconds(sample[i]!);
+    } else {
+      for (let i = 0; i < n; i++) scores[i] = this.score(sample[i]!);
     }
+    for (let i = 0; i < n; i++) this.offer(sample[i]!, scores[i]!);
     while (this.#count > 0) {
       const i = --this.#count;
       const ref = this.#refs[i]!;
@@ -132,20 +151,16 @@ export class Evictor {
   /** Higher = better to evict. */
   private score(ref: number): number {
     const ks = this.#ks;
-    switch (this.#policy) {
-      case 'volatile-ttl':
-        return -ks.expireAt(ref);
-      case 'allkeys-lfu':
-      case 'volatile-lfu':
-        return 255 - ks.lfuDecayed(ks.lruWord(ref));
-      default:
-        return ks.idleSeconds(ref);
-    }
+    if (this.#scoreBy === SCORE_IDLE) return ks.idleSeconds(ref);
+    if (this.#scoreBy === SCORE_LFU) return 255 - ks.lfuDecayed(ks.lruWord(ref));
+    return -ks.expireAt(ref);
   }
 
   /** Inserts a candidate into the sorted pool (dropping the worst when full). */
   private offer(ref: number, score: number): void {
     const refs = this.#refs;
+    // Not better than the worst of a full pool: dropped (checked first: most samples are).
+    if (this.#count === POOL_SIZE && !(this.#scores[0]! < score)) return;
     for (let i = 0; i < this.#count; i++) if (refs[i] === ref) return;
     let pos = 0;
     while (pos < this.#count && this.#scores[pos]! < score) pos++;

@@ -411,8 +411,10 @@ export class Keyspace {
   /**
    * True when ref still addresses the live item it addressed when `version` was read
    * (a stale-handle check for the eviction pool): the chunk must hold a live item of
-   * that version, and the index must map that item's key to this very Ref — so a Ref
-   * into a page since re-carved for another size class is never trusted.
+   * that version, and the index must hold this very Ref — so a Ref into a page since
+   * re-carved for another size class is never trusted. The index holds only live item
+   * starts, so finding the Ref itself there (HashIndex.has: Refs compared, no key
+   * bytes, no allocation) proves the ITEM_HASH read to probe with was the item's own.
    */
   isLive(ref: Ref, version: number): boolean {
     const u8 = this.arena.u8(ref) as Buffer | undefined;
@@ -420,10 +422,7 @@ export class Keyspace {
     const off = this.arena.off(ref);
     const t = u8[off + ITEM_TYPE];
     if (t === 0 || t === 0xff || this.version(ref) !== version) return false;
-    const keyLen = this.keyLen(ref);
-    const start = off + ITEM_HEADER;
-    if (keyLen < 0 || start + keyLen > u8.length) return false;
-    return this.index.find(u8.subarray(start, start + keyLen), this.hashOf(ref)) === ref;
+    return this.index.has(this.hashOf(ref), ref);
   }
 
   version(ref: Ref): number {

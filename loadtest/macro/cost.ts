@@ -4,8 +4,11 @@
 // in two modes, interleaved and counter-balanced on the same server (a b, b a, a b):
 //   (a) plain: maxmemory 0, FLUSHALL, the keyspace prefilled with plain SETs;
 //   (b) eviction + expiry: FLUSHALL, maxmemory-policy allkeys-lru, maxmemory below
-//       what the keyspace needs (COST_MAXMEMORY; default: half the used_memory the
-//       server reports with the whole keyspace loaded, so SETs evict on every server),
+//       what the keyspace needs (COST_MAXMEMORY; default: the used_memory the server
+//       reports empty plus half of what loading the whole keyspace adds to it, so SETs
+//       evict on every server). used_memory includes a baseline that is not data
+//       (Redis's used_memory_startup; Shoal's runtime share per worker, tens of MB):
+//       half of the loaded figure would leave no room for data at all on Shoal);
 //       the keyspace prefilled with COST_TTL_PCT % of the keys carrying EX 1-3 s (they
 //       expire during the run).
 // The mode is set up after each run's quiet gate, right before the clock starts, so
@@ -21,7 +24,7 @@ import { connect, load } from './load.js';
 
 const ROUNDS = Math.max(1, Math.floor(envNum('ROUNDS', 3)));
 const DURATION = envNum('DURATION', 3);
-/** Explicit maxmemory for mode (b); default: half of the full keyspace's used_memory, per server. */
+/** Explicit maxmemory for mode (b); default: empty used_memory + half of what the full keyspace adds, per server. */
 const MAXMEMORY = process.env['COST_MAXMEMORY'] || '';
 const AUTO_FRACTION = 0.5;
 const TESTS = envList('COST_TESTS', 'set,get').map((t) => t.toLowerCase());
@@ -55,7 +58,7 @@ async function stats(t: Target): Promise<{ evicted?: number; expired?: number; u
 }
 
 /** Puts the server in `mode` and prefills the keyspace; returns the prefill's error count and first error. */
-async function setup(t: Target, mode: Mode, maxmemory: string): Promise<{ errors: number; firstError: string | undefined }> {
+async function setup(t: Target, mode: Mode, maxmemory: string, keys = KEYSPACE): Promise<{ errors: number; firstError: string | undefined }> {
   const c = await connect(t.port);
   try {
     await mustOk(c, ['CONFIG', 'SET', 'maxmemory', '0'], t.label);
@@ -65,8 +68,9 @@ async function setup(t: Target, mode: Mode, maxmemory: string): Promise<{ errors
       await mustOk(c, ['CONFIG', 'SET', 'maxmemory', maxmemory], t.label);
     }
     const ttlEvery = TTL_PCT > 0 ? Math.max(1, Math.round(100 / TTL_PCT)) : 0;
+    if (keys === 0) return { errors: 0, firstError: undefined };
     const r = await load(c, {
-      total: KEYSPACE,
+      total: keys,
       window: 20_000,
       build: (b, i) => {
         const v = 'x'.repeat(VALUE_SIZE);
@@ -122,12 +126,15 @@ export async function runCost(): Promise<Section> {
   for (const kind of WITH_REDIS ? ['cluster', 'redis'] : ['cluster']) {
     const t = kind === 'redis' ? await startRedis() : await startTarget('cluster');
     try {
+      await setup(t, 'plain', '0', 0);
+      const empty = (await stats(t)).used;
       await setup(t, 'plain', '0');
       const full = (await stats(t)).used;
-      const maxmemory = MAXMEMORY || (full === undefined ? '8mb' : String(Math.floor(full * AUTO_FRACTION)));
-      log(`cost ${t.label}: used_memory with the keyspace loaded ${full ?? 'n/a'}; maxmemory for (b): ${maxmemory}`);
-      commands.push(`- ${t.label}: \`${t.command}\`; used_memory with the ${KEYSPACE} keys loaded: ${full ?? 'n/a'} B; `
-        + `(b) maxmemory ${maxmemory}${MAXMEMORY ? ' (COST_MAXMEMORY)' : ` (${AUTO_FRACTION} x that)`}`);
+      const maxmemory = MAXMEMORY || (full === undefined || empty === undefined ? '8mb'
+        : String(Math.floor(empty + (full - empty) * AUTO_FRACTION)));
+      log(`cost ${t.label}: used_memory empty ${empty ?? 'n/a'}, with the keyspace loaded ${full ?? 'n/a'}; maxmemory for (b): ${maxmemory}`);
+      commands.push(`- ${t.label}: \`${t.command}\`; used_memory empty: ${empty ?? 'n/a'} B, with the ${KEYSPACE} keys loaded: ${full ?? 'n/a'} B; `
+        + `(b) maxmemory ${maxmemory}${MAXMEMORY ? ' (COST_MAXMEMORY)' : ` (empty + ${AUTO_FRACTION} x the difference)`}`);
       for (const test of TESTS) {
         if (!['set', 'get'].includes(test)) die(`COST_TESTS: use set, get (got ${test})`, 1);
         rows.push({ label: t.label, test: test.toUpperCase(), runs: await measure(t, test, maxmemory) });
@@ -165,7 +172,7 @@ Method: \`redis-benchmark -t TEST -P ${PIPELINE} -c ${CLIENTS} -r ${KEYSPACE} -d
 ~${DURATION} s runs, ${ROUNDS} rounds of (a) and (b) on the same server, interleaved and counter-balanced (a b / b a / ...),
 each run after a quiet gate. Right before each run (after the gate): (a) \`CONFIG SET maxmemory 0\`, \`FLUSHALL\`,
 ${KEYSPACE} keys prefilled with plain SETs; (b) \`FLUSHALL\`, \`CONFIG SET maxmemory-policy allkeys-lru\`,
-\`CONFIG SET maxmemory M\` (M below what the keyspace needs, per server below: ${MAXMEMORY ? `COST_MAXMEMORY=${MAXMEMORY}` : `${AUTO_FRACTION} x the used_memory it reports with the keyspace loaded`}),
+\`CONFIG SET maxmemory M\` (M below what the keyspace needs, per server below: ${MAXMEMORY ? `COST_MAXMEMORY=${MAXMEMORY}` : `the used_memory it reports empty + ${AUTO_FRACTION} x what loading the keyspace adds`}),
 the keys prefilled with ${TTL_PCT} % of them \`SET .. EX 1..3\` (they expire during the run; SETs evict). ratio = median rps (b) / median rps (a); \`rounds\` = range of per-round b/a. evicted /
 expired: INFO stats deltas summed over the (b) runs (n/a: not reported). redis is measured the same way for
 reference; one server alive at a time.

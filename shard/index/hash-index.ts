@@ -140,6 +140,8 @@ export class HashIndex {
   /** Next old home bucket to migrate; -1 when no resize is in progress. */
   #migrate = -1;
   #size = 0;
+  /** memoryBytes, kept as a number (read before every command under maxmemory): both tables while resizing. */
+  #bytes = 0;
   #growAt: number;
   #shrinkAt: number;
   /** SCAN collects refs here before calling visit, so visit may mutate the index. */
@@ -161,6 +163,7 @@ export class HashIndex {
     this.#step = Math.max(1, Math.floor(opts.migrateStep ?? 16));
     this.#tab = newTable(cap);
     this.#mask = cap - 1;
+    this.#bytes = cap * 8;
     this.#growAt = Math.floor(cap * maxLoad);
     this.#shrinkAt = -1;
   }
@@ -171,7 +174,7 @@ export class HashIndex {
 
   /** Bytes of the table SABs (both while resizing). */
   get memoryBytes(): number {
-    return this.#tab.byteLength + (this.#migrate >= 0 ? this.#old.byteLength : 0);
+    return this.#bytes;
   }
 
   /** Bucket count of the current table (diagnostics, tests). */
@@ -272,6 +275,16 @@ export class HashIndex {
     throw new Error(`HashIndex.update: ref ${oldRef} not found under hash ${hash >>> 0}`);
   }
 
+  /**
+   * True when the index holds exactly (hash, ref): compares Refs only, never key bytes,
+   * so a stale-handle check (the eviction pool) costs one probe and no allocation.
+   */
+  has(hash: number, ref: Ref): boolean {
+    const h = hash | 0;
+    if (HashIndex.#slotOf(this.#tab, this.#mask, h, ref) >= 0) return true;
+    return this.#migrate >= 0 && HashIndex.#slotOf(this.#old, this.#oldMask, h, ref) >= 0;
+  }
+
   /** Removes the entry pointing at `ref`; false if there is none. */
   remove(hash: number, ref: Ref): boolean {
     const h = hash | 0;
@@ -327,6 +340,7 @@ export class HashIndex {
     this.#tab = newTable(newCap);
     this.#mask = newCap - 1;
     this.#migrate = 0;
+    this.#bytes = (newCap + this.#oldMask + 1) * 8;
     this.#growAt = Math.floor(newCap * this.#maxLoad);
     this.#shrinkAt = newCap > this.#initialCap ? Math.floor(newCap * SHRINK_LOAD) : -1;
   }
@@ -361,6 +375,7 @@ export class HashIndex {
       this.#migrate = -1;
       this.#old = EMPTY_TABLE;
       this.#oldMask = 0;
+      this.#bytes = (mask + 1) * 8;
     } else {
       this.#migrate = b;
     }
@@ -488,6 +503,7 @@ export class HashIndex {
   clear(): void {
     this.#tab = newTable(this.#initialCap);
     this.#mask = this.#initialCap - 1;
+    this.#bytes = this.#initialCap * 8;
     this.#old = EMPTY_TABLE;
     this.#oldMask = 0;
     this.#migrate = -1;
