@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { ShoalConfig } from '../shared/config/schema.js';
 import type { WorkerEndpoint } from '../shared/cluster/topology.js';
 import { readTopologyOnce } from '../shared/cluster/open-topology-source.js';
@@ -34,11 +35,18 @@ const START_TIMEOUT_MS = 15000;
  * tuned by loadtest/macro/memory.ts, not a derived figure.
  */
 const WORKER_YOUNG_GEN_MB = 8;
+/** Between the startup GC and the RSS reading: V8 unmaps freed pages in background tasks. */
+const STARTUP_SETTLE_MS = 100;
 
 export async function runShard(opts: ShardOptions): Promise<void> {
   // Gives the worker isolates created below a `gc` function: shard/worker/idle-gc.ts
   // collects once when a worker goes quiet after a burst.
   setFlagsFromString('--expose-gc');
+  // The launcher (manager/supervisor.ts) starts this process with --max-semi-space-size=1:
+  // the main thread allocates little, and V8's default 16 MiB semi-spaces would keep
+  // megabytes of its garbage resident. The flag is process-wide and overrides the
+  // workers' resourceLimits, so it is cleared before they start (0 = use the limits).
+  setFlagsFromString('--max-semi-space-size=0');
   const { config } = opts;
   const log = createLogger('shoal-shard', config.logLevel).child({ shard: opts.shard, node: opts.node ?? nodeName(opts.shard) });
   let workers: WorkerEndpoint[];
@@ -59,8 +67,11 @@ export async function runShard(opts: ShardOptions): Promise<void> {
   if (mine.length === 0) throw new ShoalError(ErrorCodes.TOPOLOGY, `shard process ${node} has no workers in the topology`);
 
   const threads: Worker[] = [];
-  await Promise.all(mine.map((self) => new Promise<void>((resolve, reject) => {
-    const init: WorkerInit = { self, topology: workers, replicas, epoch, config };
+  // Each worker's arena page bytes (slot = index in `mine`), written by the worker, read
+  // below to tell the runtime's share of RSS from the data's.
+  const arenaBytes = new Float64Array(new SharedArrayBuffer(8 * mine.length));
+  await Promise.all(mine.map((self, i) => new Promise<void>((resolve, reject) => {
+    const init: WorkerInit = { self, topology: workers, replicas, epoch, config, arenaBytes, arenaSlot: i };
     const t = new Worker(new URL('./worker/main.js', import.meta.url), {
       workerData: init,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
@@ -108,6 +119,43 @@ export async function runShard(opts: ShardOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('disconnect', () => stop('parent disconnected'));
 
-  log.info({ ports: mine.map((w) => w.port), workers: mine.length }, 'shard ready');
+  const startup = await measureStartup(threads, arenaBytes);
+  log.info({ ports: mine.map((w) => w.port), workers: mine.length, startupBytesPerWorker: startup }, 'shard ready');
   process.send?.({ type: 'ready', shard: opts.shard, ports: mine.map((w) => w.port) });
+}
+
+/**
+ * used_memory_startup (docs/memory.md): the runtime's resident memory once every worker
+ * listens — process RSS (Node binary, three V8 heaps, libraries, thread stacks) minus
+ * the arenas' page bytes (data loaded from disk) — split evenly between the workers.
+ * Each worker counts its share in used_memory, so maxmemory bounds the process's RSS
+ * as Redis's used_memory counts its own overhead. Measured once, after a full GC of
+ * every isolate (startup garbage is not runtime, and without it the figure varied by
+ * +-3 MiB from start to start: the capacity left for data should not) and a short
+ * settle for V8 to unmap freed pages; resolves when every worker has applied it, before
+ * the process reports ready. Under load the runtime stays within a few MiB of it
+ * (churn bench: "end RSS - pages"), covered by the arena's page slack.
+ */
+async function measureStartup(threads: Worker[], arenaBytes: Float64Array): Promise<number> {
+  await Promise.all(threads.map((t) => ask(t, { type: 'gc', bytes: 0 }, 'gc-done')));
+  (runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined)?.();
+  await new Promise((r) => setTimeout(r, STARTUP_SETTLE_MS));
+  let arenas = 0;
+  for (const b of arenaBytes) arenas += b;
+  const share = Math.max(0, Math.round((process.memoryUsage.rss() - arenas) / threads.length));
+  await Promise.all(threads.map((t) => ask(t, { type: 'startup-memory', bytes: share }, 'startup-memory-set')));
+  return share;
+}
+
+/** Posts `msg` to a worker and resolves on its reply of type `reply`. */
+function ask(t: Worker, msg: { type: string; bytes: number }, reply: string): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (m: { type: string }) => {
+      if (m.type !== reply) return;
+      t.off('message', on);
+      resolve();
+    };
+    t.on('message', on);
+    t.postMessage(msg);
+  });
 }

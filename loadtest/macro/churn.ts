@@ -36,7 +36,7 @@ function parseBytes(text: string): number {
 }
 const MAXMEMORY = parseBytes(MAXMEMORY_ARG);
 
-interface Sample { t: number; phase: string; rss: number; used?: number; maxmem?: number; frag?: number; evicted?: number }
+interface Sample { t: number; phase: string; rss: number; used?: number; startup?: number; pages?: number; maxmem?: number; frag?: number; evicted?: number }
 
 interface PhaseResult {
   phase: string;
@@ -58,6 +58,10 @@ async function sample(t: Target, c: RespClient, phase: string, t0: number): Prom
   const stats = await info(c, 'stats');
   const s: Sample = { t: (Date.now() - t0) / 1000, phase, rss };
   const used = field(mem, 'used_memory'), maxmem = field(mem, 'maxmemory'), frag = field(mem, 'allocator_frag_ratio');
+  // Shoal: the runtime's share counted in used_memory (docs/memory.md) and the arenas' pages; RSS - pages = runtime now.
+  const startup = field(mem, 'used_memory_startup'), pages = field(mem, 'arena_page_bytes');
+  if (startup !== undefined) s.startup = startup;
+  if (pages !== undefined) s.pages = pages;
   const evicted = field(stats, 'evicted_keys');
   if (used !== undefined) s.used = used;
   if (maxmem !== undefined) s.maxmem = maxmem;
@@ -138,7 +142,7 @@ async function churn(t: Target): Promise<ServerResult> {
       };
       result.phases.push(pr);
       log(`  ${t.label} ${phase}: ${fmt(sets / lr.secs)} SET/s, end RSS ${fmtMiB(end.rss)} = ${fmt(end.rss / MAXMEMORY, 3)}x maxmemory, `
-        + `used_memory ${fmtMiB(end.used)}, frag ${fmt(end.frag, 2)}, evicted ${end.evicted ?? 'n/a'}, dbsize ${pr.dbsize ?? 'n/a'}, `
+        + `used_memory ${fmtMiB(end.used)} (startup ${fmtMiB(end.startup)}, arena pages ${fmtMiB(end.pages)}, RSS outside pages ${end.pages === undefined ? 'n/a' : fmtMiB(end.rss - end.pages)}), frag ${fmt(end.frag, 2)}, evicted ${end.evicted ?? 'n/a'}, dbsize ${pr.dbsize ?? 'n/a'}, `
         + `last ${keys.length} keys: ${pr.readBack} present and correct`);
     }
   } finally {
@@ -168,7 +172,7 @@ export async function runChurn(): Promise<Section> {
     return v.length ? Math.max(...v) : undefined;
   };
   const head = ['server', 'phase', 'SETs', 'SET/s', 'errors', 'samples', 'max RSS/maxmem', 'end RSS/maxmem',
-    'end frag', 'max used/maxmem', 'samples used>maxmem', 'end used', 'evicted', 'dbsize', 'last 200 read'];
+    'end frag', 'max used/maxmem', 'samples used>maxmem', 'end used', 'end startup', 'end RSS - pages', 'evicted', 'dbsize', 'last 200 read'];
   const rows: string[][] = [];
   const goals: string[][] = [];
   for (const r of results) {
@@ -179,7 +183,8 @@ export async function runChurn(): Promise<Section> {
       const haveUsed = p.samples.some((s) => s.used !== undefined);
       rows.push([r.label, p.phase, String(p.sets), fmt(p.sets / p.secs), p.errors ? `${p.errors} (${p.firstError ?? ''})` : '0',
         String(p.samples.length), fmt((maxRss ?? NaN) / MAXMEMORY, 3), fmt(p.end.rss / MAXMEMORY, 3), fmt(p.end.frag, 2),
-        fmt((maxUsed ?? NaN) / MAXMEMORY, 3), haveUsed ? String(over) : 'n/a', fmtMiB(p.end.used), String(p.end.evicted ?? 'n/a'),
+        fmt((maxUsed ?? NaN) / MAXMEMORY, 3), haveUsed ? String(over) : 'n/a', fmtMiB(p.end.used), p.end.startup === undefined ? 'n/a' : fmtMiB(p.end.startup),
+        p.end.pages === undefined ? 'n/a' : fmtMiB(p.end.rss - p.end.pages), String(p.end.evicted ?? 'n/a'),
         String(p.dbsize ?? 'n/a'), p.readBack]);
       if (r.label === 'cluster') {
         const rssX = p.end.rss / MAXMEMORY;
@@ -201,7 +206,9 @@ Method: phase 1 ${SETS} SETs of random keys out of ${KEYSPACE} (\`key:<12 digits
 phase 2 ${BIG_SETS} SETs with values 2,000-4,000 B; pipelined over one connection (${WINDOW} unanswered), fixed seed
 (same keys and sizes for both servers). Every ${SAMPLE_MS / 1000} s: VmRSS of the data processes (cluster: the shard
 process from \`GET /topology\`, not the proxy) and INFO memory/stats (through the proxy: summed over workers,
-allocator_frag_ratio from the first worker). "end" = after the phase's last reply and 2 s idle. maxmem =
+allocator_frag_ratio from the first worker). Shoal's used_memory includes its runtime (\`used_memory_startup\`, measured
+when the shard process is ready: "end startup"; docs/memory.md); "end RSS - pages" = RSS minus the arenas' page bytes,
+the runtime at the end. "end" = after the phase's last reply and 2 s idle. maxmem =
 ${MAXMEMORY} B (the configured ${MAXMEMORY_ARG}). The last 200 keys written are read back: missing is eviction,
 wrong bytes would fail the run. One server alive at a time; one run.
 

@@ -89,21 +89,21 @@ function memoryStats(ctx: CommandContext): void {
   const ks = ctx.ks;
   const srv = ctx.server;
   const a = ks.arena.stats();
-  const used = ks.usedBytes;
+  const used = srv.usedMemory;
   const keys = ks.size;
   const rss = process.memoryUsage().rss;
-  const overhead = ks.index.memoryBytes + ks.volatile.memoryBytes;
+  const overhead = srv.startupBytes + ks.index.memoryBytes + ks.volatile.memoryBytes;
   const pairs: Array<[string, number | string]> = [
     ['peak.allocated', Math.max(srv.peakMemory, used)],
     ['total.allocated', used],
-    ['startup.allocated', 0],
+    ['startup.allocated', srv.startupBytes],
     ['replication.backlog', 0],
     ['clients.slaves', 0],
     ['clients.normal', 0],
     ['aof.buffer', 0],
     ['overhead.total', overhead],
     ['keys.count', keys],
-    ['keys.bytes-per-key', keys ? Math.floor(used / keys) : 0],
+    ['keys.bytes-per-key', keys ? Math.floor((used - srv.startupBytes) / keys) : 0],
     ['dataset.bytes', a.usedBytes],
     ['dataset.percentage', used ? ((a.usedBytes / used) * 100).toFixed(2) : '0.00'],
     ['peak.percentage', srv.peakMemory ? ((used / srv.peakMemory) * 100).toFixed(2) : '100.00'],

@@ -26,19 +26,23 @@ function section(ctx: CommandContext, name: string): string | null {
     case 'clients':
       return ['# Clients', `connected_clients:${srv.sessions.size}`, `blocked_clients:${srv.blocking.blockedClients}`, `maxclients:10000`].join('\r\n');
     case 'memory': {
-      const used = ks.usedBytes;
+      const used = srv.usedMemory;
       const peak = Math.max(srv.peakMemory, used);
       // RSS belongs to the process, not the worker: worker 0 reports it, so sums over
       // workers (the proxy's INFO) count each process once.
       const rss = srv.self.worker === 0 ? process.memoryUsage().rss : 0;
-      const max = srv.evictor.limit;
+      // The configured share (0 on a replica, which ignores maxmemory); the data gets it minus used_memory_startup.
+      const max = srv.evictor.limit === 0 ? 0 : srv.maxmemoryShare;
       const arena = ks.arena;
+      const index = ks.index.memoryBytes + ks.volatile.memoryBytes;
       const heap = getHeapStatistics();
       return [
         '# Memory', `used_memory:${used}`, `used_memory_human:${formatBytesHuman(used)}`,
         `used_memory_rss:${rss}`, `used_memory_rss_human:${formatBytesHuman(rss)}`,
         `used_memory_peak:${peak}`, `used_memory_peak_human:${formatBytesHuman(peak)}`,
-        `used_memory_dataset:${arena.usedBytes}`, `used_memory_index:${ks.index.memoryBytes + ks.volatile.memoryBytes}`,
+        // used_memory = startup (runtime share, docs/memory.md) + dataset (arena items) + index + heap collections.
+        `used_memory_startup:${srv.startupBytes}`, `used_memory_overhead:${srv.startupBytes + index}`,
+        `used_memory_dataset:${arena.usedBytes}`, `used_memory_index:${index}`,
         `arena_page_bytes:${arena.pageBytes}`,
         `allocator_frag_ratio:${arena.usedBytes ? (arena.pageBytes / arena.usedBytes).toFixed(2) : '1.00'}`,
         `mem_fragmentation_ratio:${used && rss ? (rss / used).toFixed(2) : '0.00'}`,

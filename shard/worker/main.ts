@@ -43,6 +43,7 @@ recover(server, log, () => parentPort?.postMessage({ type: 'loading' })).then(
     // The role takes effect (a replica connects to its primary: shard/replication/role.ts).
     server.replication.start(log);
     tcp.listen(init.self.port, init.self.host, () => {
+      if (init.arenaBytes !== undefined) init.arenaBytes[init.arenaSlot ?? 0] = server.ks.arena.pageBytes;
       parentPort?.postMessage({ type: 'listening', port: init.self.port });
     });
   },
@@ -71,15 +72,23 @@ const tick = setInterval(() => {
   server.ks.index.resizeStep(4096);
   server.ks.volatile.resizeStep(4096);
   server.ks.arena.rebalanceStep(4096);
-  const used = server.ks.usedBytes;
+  if (init.arenaBytes !== undefined) init.arenaBytes[init.arenaSlot ?? 0] = server.ks.arena.pageBytes;
+  const used = server.usedMemory;
   if (used > server.peakMemory) server.peakMemory = used;
   server.idleGc.tick(server.stats.commands, now);
   server.snapshots.tick(now);
 }, TICK_MS);
 tick.unref();
 
-parentPort?.on('message', (msg: { type: string }) => {
-  if (msg.type === 'stop') {
+parentPort?.on('message', (msg: { type: string; bytes?: number }) => {
+  if (msg.type === 'gc') {
+    // Before the main thread measures used_memory_startup (shard/main.ts).
+    (globalThis as { gc?: () => void }).gc?.();
+    parentPort?.postMessage({ type: 'gc-done' });
+  } else if (msg.type === 'startup-memory') {
+    server.setStartupMemory(msg.bytes ?? 0);
+    parentPort?.postMessage({ type: 'startup-memory-set' });
+  } else if (msg.type === 'stop') {
     server.aof.closeSync();
     server.replication.stop();
     tcp.close();

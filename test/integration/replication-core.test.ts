@@ -282,7 +282,10 @@ t.test('one pair: refusals, strong holds, framed flags, min-replicas and CONFIG'
   s.test('eviction on the primary reaches the replica as DELs; the replica ignores maxmemory', async (t) => {
     const p = pair.primaryPort;
     t.equal(await once(pair.replicaPort, ['CONFIG', 'SET', 'maxmemory', '1mb']), 'OK');
-    t.equal(await once(p, ['CONFIG', 'SET', 'maxmemory', '2mb', 'maxmemory-policy', 'allkeys-lru']), 'OK');
+    // 2 MB for data above what the primary already uses (Shoal counts its runtime in used_memory: docs/memory.md).
+    const used = Number((await infoOf(p, 'memory')).get('used_memory'));
+    t.ok(Number.isFinite(used), `primary used_memory ${used}`);
+    t.equal(await once(p, ['CONFIG', 'SET', 'maxmemory', String(used + 2 * 1024 * 1024), 'maxmemory-policy', 'allkeys-lru']), 'OK');
     const value = 'v'.repeat(1000);
     await runAll(p, Array.from({ length: 4000 }, (_, i) => ['SET', `ev${i}`, value]));
     await sleep(300);
