@@ -8,8 +8,12 @@
 //    used_memory before and after HIT_CALIBRATE items (the trace's keys, 100-byte
 //    values) gives bytes per item; maxmemory = used_before + per_item x HIT_CAPACITY, so
 //    each server holds about HIT_CAPACITY items (20 % of the keys by default).
-// 3. Replay, per policy and server, on a fresh instance started with that maxmemory
-//    (policy by CONFIG SET, through the proxy for Shoal): GET; on a miss, SET the
+// 3. Replay, per policy and server, on a fresh instance started with that maxmemory,
+//    re-based on the instance's own empty used_memory (CONFIG SET maxmemory = its
+//    used_memory + per_item x HIT_CAPACITY): Shoal's used_memory includes a runtime
+//    share measured at start that differs by a few MiB between processes, which at
+//    ~30 MiB of data would move the capacity by ~10 %. Then (policy by CONFIG SET,
+//    through the proxy for Shoal): GET; on a miss, SET the
 //    100-byte value. Requests go in windows of HIT_WINDOW: the window's distinct keys
 //    are GET in one pipeline, the misses are SET at the head of the next window's
 //    pipeline (same connection, so per key the order is kept). A key repeated inside
@@ -106,9 +110,13 @@ interface Replay {
   evicted: number | undefined;
 }
 
-async function replay(t: Target, trace: Uint32Array, policy: string, maxmemory: number): Promise<Replay> {
+async function replay(t: Target, trace: Uint32Array, policy: string, cal: Calibration): Promise<Replay> {
   const c = await connect(t.port);
   try {
+    const empty = field(await info(c, 'memory'), 'used_memory') ?? cal.usedBefore;
+    const maxmemory = Math.round(empty + cal.perItem * CAPACITY);
+    await mustOk(c, ['CONFIG', 'SET', 'maxmemory', String(maxmemory)], t.label);
+    log(`  ${t.label}: used_memory empty ${empty} (calibration instance: ${cal.usedBefore}); maxmemory ${maxmemory}`);
     await mustOk(c, ['CONFIG', 'SET', 'maxmemory-policy', policy], t.label);
     const infoMaxmemory = field(await info(c, 'memory'), 'maxmemory');
     if (infoMaxmemory !== undefined && Math.abs(infoMaxmemory - maxmemory) > 0.05 * maxmemory) {
@@ -205,10 +213,11 @@ export async function runHitratio(): Promise<Section> {
   const runs: Replay[] = [];
   for (const policy of POLICIES) {
     for (const kind of kinds) {
-      const mm = cal.get(kind)?.maxmemory ?? 0;
-      log(`hitratio: ${kind} ${policy}, maxmemory ${mm} (${fmtMiB(mm)})`);
-      const t = await start(kind, mm);
-      try { runs.push(await replay(t, trace, policy, mm)); } finally { await stopTarget(t); }
+      const c = cal.get(kind);
+      if (c === undefined) continue;
+      log(`hitratio: ${kind} ${policy}, maxmemory ~${c.maxmemory} (${fmtMiB(c.maxmemory)})`);
+      const t = await start(kind, c.maxmemory);
+      try { runs.push(await replay(t, trace, policy, c)); } finally { await stopTarget(t); }
     }
   }
   const pct = (a: number, b: number) => (100 * a) / b;
@@ -239,7 +248,8 @@ window's pipeline (same connection); a key repeated within a window counts as a 
 (identical for both servers). Capacity: per server, on a fresh instance, INFO used_memory before/after ${CALIBRATE}
 items gives bytes per item; maxmemory = used_memory(empty) + per_item x ${CAPACITY} (~${fmt((100 * CAPACITY) / KEYS)} %
 of the keys), passed at start (\`--maxmemory\`; for Shoal per shard process, which the embedded cluster has one
-of), policy by \`CONFIG SET maxmemory-policy\` (through the proxy for Shoal). A fresh server per replay, one server
+of) and re-based on each replay instance's own empty used_memory (\`CONFIG SET maxmemory\`: Shoal's includes a runtime
+share measured at start, a few MiB different from process to process), policy by \`CONFIG SET maxmemory-policy\` (through the proxy for Shoal). A fresh server per replay, one server
 alive at a time, one run. "hit %" counts every request of the trace (cold start included), "warm-half" only its
 second half.
 
