@@ -343,7 +343,8 @@ function targetSpecs(): TargetSpec[] {
       name: 'proxy',
       ports: 10,
       argv: (p, dataDir) => [node, 'dist/bin/shoal.js', '--port', String(p), '--http-port', String(p + 1),
-        '--shard-port', String(p + 2), '--data-dir', dataDir, '--save', ''],
+        // No replicas (npm start runs one per primary): compared with one redis-server.
+        '--shard-port', String(p + 2), '--data-dir', dataDir, '--save', '', '--replicas', '0'],
     },
   };
   return TARGET_NAMES.map((t) => all[t] ?? die(`TARGETS: unknown target "${t}" (use shard, proxy)`, 1));
@@ -432,7 +433,7 @@ server for ~${DURATION} s runs; ${ROUNDS} rounds interleaved and counter-balance
 each run after a quiet gate; medians per workload. The redis-server is private
 (\`--save '' --appendonly no\`). Shoal targets run one at a time:
 - shard-direct: \`node dist/bin/shoal-shard.js --port P --workers 1 --save ''\`
-- proxy: \`node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir TMP --save ''\` (embedded cluster)
+- proxy: \`node dist/bin/shoal.js --port P --http-port H --shard-port S --data-dir TMP --save '' --replicas 0\` (embedded cluster)
 ${disturbedWarning(sums) ? `\n> **Warning:** ${disturbedWarning(sums)}\n` : ''}
 ${sums.length ? mdTable(HEAD, tableRows(sums)) : '_No macro runs (TARGETS was empty)._'}
 

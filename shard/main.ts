@@ -121,6 +121,12 @@ export async function runShard(opts: ShardOptions): Promise<void> {
 
   const startup = await measureStartup(threads, arenaBytes);
   log.info({ ports: mine.map((w) => w.port), workers: mine.length, startupBytesPerWorker: startup }, 'shard ready');
+  const room = config.maxmemory / mine.length - startup;
+  if (config.maxmemory > 0 && room < 0.1 * startup) {
+    // As Redis warns when maxmemory is below what it already uses: legal, but data gets (almost) no room.
+    log.warn({ maxmemory: config.maxmemory, usedMemoryStartup: startup * mine.length },
+      `maxmemory ${config.maxmemory} leaves ${Math.max(0, Math.round(room / 1048576))} MiB per worker for data: the runtime counts ${Math.round((startup * mine.length) / 1048576)} MiB of it (used_memory_startup, docs/memory.md); writes will evict or get OOM`);
+  }
   process.send?.({ type: 'ready', shard: opts.shard, ports: mine.map((w) => w.port) });
 }
 
