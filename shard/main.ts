@@ -67,11 +67,8 @@ export async function runShard(opts: ShardOptions): Promise<void> {
   if (mine.length === 0) throw new ShoalError(ErrorCodes.TOPOLOGY, `shard process ${node} has no workers in the topology`);
 
   const threads: Worker[] = [];
-  // Each worker's arena page bytes (slot = index in `mine`), written by the worker, read
-  // below to tell the runtime's share of RSS from the data's.
-  const arenaBytes = new Float64Array(new SharedArrayBuffer(8 * mine.length));
-  await Promise.all(mine.map((self, i) => new Promise<void>((resolve, reject) => {
-    const init: WorkerInit = { self, topology: workers, replicas, epoch, config, arenaBytes, arenaSlot: i };
+  await Promise.all(mine.map((self) => new Promise<void>((resolve, reject) => {
+    const init: WorkerInit = { self, topology: workers, replicas, epoch, config };
     const t = new Worker(new URL('./worker/main.js', import.meta.url), {
       workerData: init,
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GEN_MB },
@@ -119,7 +116,7 @@ export async function runShard(opts: ShardOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('disconnect', () => stop('parent disconnected'));
 
-  const startup = await measureStartup(threads, arenaBytes);
+  const startup = await measureStartup(threads);
   log.info({ ports: mine.map((w) => w.port), workers: mine.length, startupBytesPerWorker: startup }, 'shard ready');
   const room = config.maxmemory / mine.length - startup;
   if (config.maxmemory > 0 && room < 0.1 * startup) {
@@ -142,24 +139,24 @@ export async function runShard(opts: ShardOptions): Promise<void> {
  * the process reports ready. Under load the runtime stays within a few MiB of it
  * (churn bench: "end RSS - pages"), covered by the arena's page slack.
  */
-async function measureStartup(threads: Worker[], arenaBytes: Float64Array): Promise<number> {
-  await Promise.all(threads.map((t) => ask(t, { type: 'gc', bytes: 0 }, 'gc-done')));
+async function measureStartup(threads: Worker[]): Promise<number> {
+  // Each worker collects and answers with its arena's page bytes (data loaded from disk).
+  const pages = await Promise.all(threads.map((t) => ask(t, { type: 'gc', bytes: 0 }, 'gc-done')));
   (runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined)?.();
   await new Promise((r) => setTimeout(r, STARTUP_SETTLE_MS));
-  let arenas = 0;
-  for (const b of arenaBytes) arenas += b;
+  const arenas = pages.reduce((a, b) => a + b, 0);
   const share = Math.max(0, Math.round((process.memoryUsage.rss() - arenas) / threads.length));
   await Promise.all(threads.map((t) => ask(t, { type: 'startup-memory', bytes: share }, 'startup-memory-set')));
   return share;
 }
 
-/** Posts `msg` to a worker and resolves on its reply of type `reply`. */
-function ask(t: Worker, msg: { type: string; bytes: number }, reply: string): Promise<void> {
+/** Posts `msg` to a worker and resolves with the `bytes` of its reply of type `reply`. */
+function ask(t: Worker, msg: { type: string; bytes: number }, reply: string): Promise<number> {
   return new Promise((resolve) => {
-    const on = (m: { type: string }) => {
+    const on = (m: { type: string; bytes?: number }) => {
       if (m.type !== reply) return;
       t.off('message', on);
-      resolve();
+      resolve(m.bytes ?? 0);
     };
     t.on('message', on);
     t.postMessage(msg);

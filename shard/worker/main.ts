@@ -43,7 +43,6 @@ recover(server, log, () => parentPort?.postMessage({ type: 'loading' })).then(
     // The role takes effect (a replica connects to its primary: shard/replication/role.ts).
     server.replication.start(log);
     tcp.listen(init.self.port, init.self.host, () => {
-      if (init.arenaBytes !== undefined) init.arenaBytes[init.arenaSlot ?? 0] = server.ks.arena.pageBytes;
       parentPort?.postMessage({ type: 'listening', port: init.self.port });
     });
   },
@@ -72,7 +71,6 @@ const tick = setInterval(() => {
   server.ks.index.resizeStep(4096);
   server.ks.volatile.resizeStep(4096);
   server.ks.arena.rebalanceStep(4096);
-  if (init.arenaBytes !== undefined) init.arenaBytes[init.arenaSlot ?? 0] = server.ks.arena.pageBytes;
   const used = server.usedMemory;
   if (used > server.peakMemory) server.peakMemory = used;
   server.idleGc.tick(server.stats.commands, now);
@@ -84,7 +82,7 @@ parentPort?.on('message', (msg: { type: string; bytes?: number }) => {
   if (msg.type === 'gc') {
     // Before the main thread measures used_memory_startup (shard/main.ts).
     (globalThis as { gc?: () => void }).gc?.();
-    parentPort?.postMessage({ type: 'gc-done' });
+    parentPort?.postMessage({ type: 'gc-done', bytes: server.ks.arena.pageBytes });
   } else if (msg.type === 'startup-memory') {
     server.setStartupMemory(msg.bytes ?? 0);
     parentPort?.postMessage({ type: 'startup-memory-set' });

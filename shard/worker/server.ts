@@ -75,9 +75,6 @@ export interface WorkerInit {
   replicas: WorkerEndpoint[];
   epoch: number;
   config: ShoalConfig;
-  /** Shared with the process's main thread: each worker's arena page bytes at slot `arenaSlot` (shard/main.ts measureStartup). */
-  arenaBytes?: Float64Array;
-  arenaSlot?: number;
 }
 
 /** Under a disk error: write commands, PING, and EXEC of a transaction holding a write are refused (Redis's processCommand). */

@@ -154,6 +154,13 @@ export async function readTopologyFile(dataDir: string): Promise<TopoFile> {
   return JSON.parse(await readFile(`${dataDir}/topology.json`, 'utf8')) as TopoFile;
 }
 
+/** Shard `shard`'s worker-0 replication group: its primary and its (first) replica. */
+export function groupOf(topo: TopoFile, shard: number): { primary: TopoEndpoint; replica: TopoEndpoint } {
+  const primary = topo.workers.find((w) => w.shard === shard && w.worker === 0)!;
+  const replica = (topo.replicas ?? []).find((w) => w.shard === shard && w.worker === 0)!;
+  return { primary, replica };
+}
+
 /** The pid of shard process `node` in the topology (undefined = not running). */
 export function nodePid(t: TopoFile, node: string): number | undefined {
   return t.processes.find((p) => p.role === 'shard' && p.name === node)?.pid;

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { alive, isRedis, keySlot, startShoal, type Target } from '../helpers/cluster.js';
 import { sleep } from '../helpers/run.js';
-import { WriterPool, inSlots, nodePid, readTopologyFile, waitConverged, type TopoEndpoint, type TopoFile } from '../helpers/failover.js';
+import { WriterPool, groupOf, inSlots, nodePid, readTopologyFile, waitConverged } from '../helpers/failover.js';
 
 const execFileP = promisify(execFile);
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'shoal-cluster.js');
@@ -30,12 +30,6 @@ async function cli(target: Target, args: string[]): Promise<{ code: number; stdo
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
   }
 }
-
-const groupOf = (topo: TopoFile, shard: number): { primary: TopoEndpoint; replica: TopoEndpoint } => {
-  const primary = topo.workers.find((w) => w.shard === shard && w.worker === 0)!;
-  const replica = (topo.replicas ?? []).find((w) => w.shard === shard && w.worker === 0)!;
-  return { primary, replica };
-};
 
 if (isRedis) {
   t.plan(0, 'shoal-cluster operations are Shoal-only');

@@ -13,7 +13,7 @@
 import t, { type Test } from 'tap';
 import { alive, isRedis, keySlot, startShoal, type Target } from '../helpers/cluster.js';
 import { sleep } from '../helpers/run.js';
-import { WriterPool, inSlots, nodePid, readTopologyFile, waitConverged, type TopoEndpoint, type TopoFile } from '../helpers/failover.js';
+import { WriterPool, groupOf, inSlots, nodePid, readTopologyFile, waitConverged, type TopoEndpoint, type TopoFile } from '../helpers/failover.js';
 
 /** The target is 1 s; the noisy 2-core CI gets 2 s. */
 const RECOVERY_LIMIT_MS = 2000;
@@ -28,12 +28,6 @@ async function waitTopology(target: Target, done: (t: TopoFile) => boolean, time
   }
   return null;
 }
-
-const groupOf = (topo: TopoFile, shard: number): { primary: TopoEndpoint; replica: TopoEndpoint } => {
-  const primary = topo.workers.find((w) => w.shard === shard && w.worker === 0)!;
-  const replica = (topo.replicas ?? []).find((w) => w.shard === shard && w.worker === 0)!;
-  return { primary, replica };
-};
 
 if (isRedis) {
   t.plan(0, 'embedded failover is Shoal-only');
