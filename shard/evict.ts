@@ -11,9 +11,11 @@
  * - `allkeys-random` / `volatile-random` evict a uniformly random item.
  * - `noeviction` evicts nothing: the write gets the OOM error.
  *
- * Pool entries are (Ref, version) pairs in typed arrays: an entry whose item has been
- * freed, moved or changed since it was sampled fails the version check and is
- * skipped, so no key bytes are copied and nothing is allocated per eviction.
+ * Pool entries are (Ref, hash) pairs in typed arrays, both from the index walk that
+ * sampled them: a candidate is evicted only if the index still holds that Ref under
+ * that hash, i.e. the same key is still live (as Redis, which finds a pooled key again
+ * by name, a key written since it was sampled may still go). No item is read to pool
+ * a candidate, no key bytes are copied and nothing is allocated per eviction.
  *
  * Owner-only (the worker thread). Bound: one call evicts until the write fits or
  * MAX_EVICTIONS_PER_CALL keys went (a guess sized to keep one command under ~1 ms).
@@ -48,11 +50,13 @@ export class Evictor {
   limit = 0;
   // Eviction pool sorted by score ascending: the best candidate is at count - 1.
   readonly #refs = new Int32Array(POOL_SIZE);
-  readonly #versions = new Int32Array(POOL_SIZE);
+  readonly #hashes = new Int32Array(POOL_SIZE);
   readonly #scores = new Float64Array(POOL_SIZE);
   #count = 0;
-  /** One round's sampled refs (HashIndex.sampleRefs) and their scores. */
+  /** One round's sampled refs (HashIndex.sampleRefs), their hashes, index aux words (access words) and scores. */
   readonly #sample = new Int32Array(MAX_SAMPLES);
+  readonly #sampleHashes = new Int32Array(MAX_SAMPLES);
+  readonly #sampleWords = new Int32Array(MAX_SAMPLES);
   readonly #sampleScores = new Float64Array(MAX_SAMPLES);
 
   constructor(ks: Keyspace) {
@@ -130,20 +134,31 @@ export class Evictor {
     const ks = this.#ks;
     const sample = this.#sample;
     const scores = this.#sampleScores;
-    const n = src.sampleRefs(sample, Math.min(this.samples, MAX_SAMPLES));
-    // Score every sample before offering any: each score is a read of a random item
-    // (a cache miss), and in this tight loop the reads are independent, so the CPU
-    // overlaps their misses instead of waiting for each one behind offer()'s branches.
-    if (this.#scoreBy === SCORE_IDLE) {
-      for (let i = 0; i < n; i++) scores[i] = ks.idleSeconds(sample[i]!);
+    const want = Math.min(this.samples, MAX_SAMPLES);
+    let n: number;
+    if (!this.#volatile && this.#scoreBy !== SCORE_TTL) {
+      // allkeys-lru/lfu: the main index keeps each entry's access word (its aux), so
+      // the walk that found the samples scores them, with no item read.
+      const words = this.#sampleWords;
+      n = src.sampleRefs(sample, want, this.#sampleHashes, words);
+      if (this.#scoreBy === SCORE_IDLE) {
+        const clock = ks.lruClock;
+        for (let i = 0; i < n; i++) scores[i] = (clock - words[i]!) >>> 0;
+      } else {
+        for (let i = 0; i < n; i++) scores[i] = 255 - ks.lfuDecayed(words[i]!);
+      }
     } else {
+      n = src.sampleRefs(sample, want, this.#sampleHashes);
+      // Each score is a read of a random item (a cache miss): in this tight loop the
+      // reads are independent, so the CPU overlaps their misses.
       for (let i = 0; i < n; i++) scores[i] = this.score(sample[i]!);
     }
-    for (let i = 0; i < n; i++) this.offer(sample[i]!, scores[i]!);
+    const hashes = this.#sampleHashes;
+    for (let i = 0; i < n; i++) this.offer(sample[i]!, hashes[i]!, scores[i]!);
     while (this.#count > 0) {
       const i = --this.#count;
       const ref = this.#refs[i]!;
-      if (ks.isLive(ref, this.#versions[i]!)) return ref;
+      if (src.holds(this.#hashes[i]!, ref)) return ref;
     }
     return src.randomRef();
   }
@@ -157,7 +172,7 @@ export class Evictor {
   }
 
   /** Inserts a candidate into the sorted pool (dropping the worst when full). */
-  private offer(ref: number, score: number): void {
+  private offer(ref: number, hash: number, score: number): void {
     const refs = this.#refs;
     // Not better than the worst of a full pool: dropped (checked first: most samples are).
     if (this.#count === POOL_SIZE && !(this.#scores[0]! < score)) return;
@@ -174,13 +189,13 @@ export class Evictor {
       this.#count++;
     }
     refs[pos] = ref;
-    this.#versions[pos] = this.#ks.version(ref);
+    this.#hashes[pos] = hash;
     this.#scores[pos] = score;
   }
 
   private move(from: number, to: number): void {
     this.#refs[to] = this.#refs[from]!;
-    this.#versions[to] = this.#versions[from]!;
+    this.#hashes[to] = this.#hashes[from]!;
     this.#scores[to] = this.#scores[from]!;
   }
 }

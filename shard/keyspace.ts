@@ -158,21 +158,26 @@ export class Keyspace {
     return ref;
   }
 
-  /** Records an access in ITEM_LRU: the LRU clock, or Redis's logarithmic LFU counter. */
+  /**
+   * Records an access in ITEM_LRU: the LRU clock, or Redis's logarithmic LFU counter.
+   * The index keeps a copy beside the entry (its aux word) for the evictor's sampling.
+   */
   touch(ref: Ref): void {
     if (this.noTouch) return;
     const i32 = this.arena.i32(ref);
     const at = (this.arena.off(ref) + ITEM_LRU) >> 2;
-    if (!this.lfu) {
-      i32[at] = this.lruClock;
-      return;
+    let word = this.lruClock;
+    if (this.lfu) {
+      let counter = this.lfuDecayed(i32[at]!);
+      if (counter < 255) {
+        const base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+        if (Math.random() < 1 / (base * this.lfuLogFactor + 1)) counter++;
+      }
+      word = (this.lfuMinutes() << 8) | counter;
     }
-    let counter = this.lfuDecayed(i32[at]!);
-    if (counter < 255) {
-      const base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
-      if (Math.random() < 1 / (base * this.lfuLogFactor + 1)) counter++;
-    }
-    i32[at] = (this.lfuMinutes() << 8) | counter;
+    if (i32[at] === word) return;
+    i32[at] = word;
+    this.index.setAux(i32[(this.arena.off(ref) + ITEM_HASH) >> 2]!, ref, word);
   }
 
   /** LFU counter of an ITEM_LRU word after decay (Redis LFUDecrAndReturn). */
@@ -282,7 +287,7 @@ export class Keyspace {
     if (old !== 0) this.releaseHeapValue(old);
     if (old !== 0 && this.arena.chunkSize(old) >= need && this.fitsWell(old, need)) {
       this.beginWrite(old);
-      this.setHeader(old, type, valueLen, expireAt);
+      this.index.setAux(hash, old, this.setHeader(old, type, valueLen, expireAt));
       this.endWrite(old);
       if (oldTtl && expireAt === 0) this.volatile.remove(hash, old);
       else if (!oldTtl && expireAt !== 0) this.volatile.insert(hash, old);
@@ -296,15 +301,16 @@ export class Keyspace {
     i32[(off + ITEM_KEYLEN) >> 2] = key.length;
     i32[(off + ITEM_HASH) >> 2] = hash;
     u8.set(key, off + ITEM_HEADER);
-    this.setHeader(ref, type, valueLen, expireAt);
+    const word = this.setHeader(ref, type, valueLen, expireAt);
     if (old !== 0) {
       this.index.update(hash, old, ref);
+      this.index.setAux(hash, ref, word);
       if (oldTtl && expireAt !== 0) this.volatile.update(hash, old, ref);
       else if (oldTtl) this.volatile.remove(hash, old);
       else if (expireAt !== 0) this.volatile.insert(hash, ref);
       this.arena.free(old);
     } else {
-      this.index.insert(hash, ref);
+      this.index.insert(hash, ref, word);
       if (expireAt !== 0) this.volatile.insert(hash, ref);
       if (this.onNew !== null) this.onNew(key);
     }
@@ -408,27 +414,6 @@ export class Keyspace {
     this.remove(ref);
   }
 
-  /**
-   * True when ref still addresses the live item it addressed when `version` was read
-   * (a stale-handle check for the eviction pool): the chunk must hold a live item of
-   * that version, and the index must hold this very Ref — so a Ref into a page since
-   * re-carved for another size class is never trusted. The index holds only live item
-   * starts, so finding the Ref itself there (HashIndex.has: Refs compared, no key
-   * bytes, no allocation) proves the ITEM_HASH read to probe with was the item's own.
-   */
-  isLive(ref: Ref, version: number): boolean {
-    const u8 = this.arena.u8(ref) as Buffer | undefined;
-    if (u8 === undefined) return false;
-    const off = this.arena.off(ref);
-    const t = u8[off + ITEM_TYPE];
-    if (t === 0 || t === 0xff || this.version(ref) !== version) return false;
-    return this.index.has(this.hashOf(ref), ref);
-  }
-
-  version(ref: Ref): number {
-    return this.arena.i32(ref)[(this.arena.off(ref) + ITEM_VERSION) >> 2]!;
-  }
-
   /** Deletes key; true if it existed (and was not expired). */
   delete(key: Uint8Array): boolean {
     const ref = this.find(key);
@@ -488,16 +473,19 @@ export class Keyspace {
     }
   }
 
-  private setHeader(ref: Ref, type: number, valueLen: number, expireAt: number): void {
+  /** Writes a fresh item header; returns its ITEM_LRU word (the caller mirrors it into the index). */
+  private setHeader(ref: Ref, type: number, valueLen: number, expireAt: number): number {
     const u8 = this.arena.u8(ref);
     const off = this.arena.off(ref);
     u8[off + ITEM_TYPE] = type;
     u8[off + ITEM_ENCODING] = 0;
     u8[off + ITEM_FLAGS] = 0;
     u8[off + ITEM_FLAGS + 1] = 0;
+    const word = this.lfu ? (this.lfuMinutes() << 8) | LFU_INIT_VAL : this.lruClock;
     this.arena.i32(ref)[(off + ITEM_VALUELEN) >> 2] = valueLen;
-    this.arena.i32(ref)[(off + ITEM_LRU) >> 2] = this.lfu ? (this.lfuMinutes() << 8) | LFU_INIT_VAL : this.lruClock;
+    this.arena.i32(ref)[(off + ITEM_LRU) >> 2] = word;
     this.arena.f64(ref)[(off + ITEM_EXPIRE) >> 3] = expireAt;
+    return word;
   }
 
   /** Reuse a chunk in place only if it is not wastefully large for the new item. */

@@ -5,13 +5,20 @@
  * Owner only: every method is called by the worker thread that owns the arena; the
  * table is in a SAB so a snapshot task can be handed it, not so others can write it.
  *
- * Table layout (2 x i32 per bucket, `cap` buckets, cap a power of two):
+ * Table layout (3 x i32 per bucket, `cap` buckets, cap a power of two):
  *
- *    bucket:   0             1             2                 cap-1
- *           +------+------+------+------+------+------+-   -+------+------+
- *           | hash | ref  | hash | ref  | hash | ref  | ... | hash | ref  |
- *           +------+------+------+------+------+------+-   -+------+------+
+ *    bucket:   0                    1                         cap-1
+ *           +------+------+------+------+------+------+-   -+------+------+------+
+ *           | hash | ref  | aux  | hash | ref  | aux  | ... | hash | ref  | aux  |
+ *           +------+------+------+------+------+------+-   -+------+------+------+
  *    ref 0 = empty bucket. home(e) = e.hash & (cap - 1); dist(e, i) = (i - home) & mask.
+ *
+ * `aux` is one word the owner keeps beside each entry and the index only carries
+ * along (moves, resizes). The keyspace keeps the item's access word there (ITEM_LRU:
+ * LRU clock or LFU counter), so the evictor scores its samples from the walk that
+ * found them instead of reading each sampled item (a cache miss each). Invariant:
+ * in the main index, aux == the item's ITEM_LRU word; the keyspace writes both
+ * (Keyspace.touch, Keyspace.write).
  *
  * Robin Hood invariant: along a cluster, entries are ordered by home bucket (cyclic),
  * so all entries with the same home are contiguous and a probe for home h can stop
@@ -68,7 +75,11 @@ const RANDOM_TRIES = 64;
 /** sampleRefs walks at most this many buckets per wanted entry (load is >= SHRINK_LOAD). */
 const SAMPLE_WALK_FACTOR = 10;
 
-const EMPTY_TABLE = new Int32Array(new SharedArrayBuffer(8));
+/** i32 words per bucket: hash, ref, aux. */
+const S = 3;
+const BUCKET_BYTES = S * 4;
+
+const EMPTY_TABLE = new Int32Array(new SharedArrayBuffer(BUCKET_BYTES));
 
 // ---------------------------------------------------------------------------------
 // hashKey: MurmurHash3 x86_32, fixed seed. The seed is fixed (not random per process)
@@ -113,7 +124,7 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
 }
 
 function newTable(cap: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(cap * 8));
+  return new Int32Array(new SharedArrayBuffer(cap * BUCKET_BYTES));
 }
 
 /** Reverse the 32 bits of v: the SCAN cursor's order (also the snapshot walk's, shard/persistence/snapshot.ts). */
@@ -147,6 +158,9 @@ export class HashIndex {
   /** SCAN collects refs here before calling visit, so visit may mutate the index. */
   #scratch = new Int32Array(64);
   #scanning = false;
+  /** Where find/insert/update last left an entry (table, bucket): setAux right after them needs no probe. */
+  #lastTab: Int32Array = EMPTY_TABLE;
+  #lastSlot = 0;
 
   constructor(arena: SlabArena, opts: HashIndexOptions = {}) {
     const cap = opts.initialCapacity ?? 1024;
@@ -163,7 +177,7 @@ export class HashIndex {
     this.#step = Math.max(1, Math.floor(opts.migrateStep ?? 16));
     this.#tab = newTable(cap);
     this.#mask = cap - 1;
-    this.#bytes = cap * 8;
+    this.#bytes = cap * BUCKET_BYTES;
     this.#growAt = Math.floor(cap * maxLoad);
     this.#shrinkAt = -1;
   }
@@ -198,11 +212,15 @@ export class HashIndex {
   #findIn(tab: Int32Array, mask: number, key: Uint8Array, h: number): Ref {
     let i = h & mask;
     for (let d = 0; ; d++) {
-      const ref = tab[2 * i + 1] as number;
+      const ref = tab[S * i + 1] as number;
       if (ref === 0) return 0;
-      const eh = tab[2 * i] as number;
+      const eh = tab[S * i] as number;
       if (eh === h) {
-        if (this.#keyEquals(ref, key)) return ref;
+        if (this.#keyEquals(ref, key)) {
+          this.#lastTab = tab;
+          this.#lastSlot = i;
+          return ref;
+        }
       } else if (((i - (eh & mask)) & mask) < d) {
         return 0;
       }
@@ -224,32 +242,42 @@ export class HashIndex {
     return true;
   }
 
-  /** Adds hash -> ref. The caller guarantees the key is absent. */
-  insert(hash: number, ref: Ref): void {
+  /** Adds hash -> ref with its aux word. The caller guarantees the key is absent. */
+  insert(hash: number, ref: Ref, aux = 0): void {
     if (this.#migrate >= 0) this.#migrateBuckets(this.#step);
     if (this.#size >= this.#growAt) this.#startResize((this.#mask + 1) * 2);
     this.#size++;
-    HashIndex.#put(this.#tab, this.#mask, hash | 0, ref);
+    this.#lastTab = this.#tab;
+    this.#lastSlot = HashIndex.#put(this.#tab, this.#mask, hash | 0, ref, aux);
   }
 
-  /** Robin Hood insert of (h, ref) into tab; the table must have an empty bucket. */
-  static #put(tab: Int32Array, mask: number, h: number, ref: Ref): void {
+  /**
+   * Robin Hood insert of (h, ref, aux) into tab; the table must have an empty bucket.
+   * Returns the bucket the new entry landed in (entries it displaced move on).
+   */
+  static #put(tab: Int32Array, mask: number, h: number, ref: Ref, aux: number): number {
     let i = h & mask;
     let d = 0;
+    let landed = -1;
     for (;;) {
-      const r = tab[2 * i + 1] as number;
+      const r = tab[S * i + 1] as number;
       if (r === 0) {
-        tab[2 * i] = h;
-        tab[2 * i + 1] = ref;
-        return;
+        tab[S * i] = h;
+        tab[S * i + 1] = ref;
+        tab[S * i + 2] = aux;
+        return landed === -1 ? i : landed;
       }
-      const eh = tab[2 * i] as number;
+      const eh = tab[S * i] as number;
       const ed = (i - (eh & mask)) & mask;
       if (ed < d) {
-        tab[2 * i] = h;
-        tab[2 * i + 1] = ref;
+        const ea = tab[S * i + 2] as number;
+        tab[S * i] = h;
+        tab[S * i + 1] = ref;
+        tab[S * i + 2] = aux;
+        if (landed === -1) landed = i;
         h = eh;
         ref = r;
+        aux = ea;
         d = ed;
       }
       i = (i + 1) & mask;
@@ -257,18 +285,46 @@ export class HashIndex {
     }
   }
 
-  /** The same key moved from oldRef to newRef (e.g. its value grew). Throws if absent. */
+  /**
+   * Sets the aux word of the entry (hash, ref); false if there is none. Right after
+   * find, insert or update reached this entry it writes without probing.
+   */
+  setAux(hash: number, ref: Ref, aux: number): boolean {
+    const last = this.#lastTab;
+    const at = S * this.#lastSlot;
+    if (at + 2 < last.length && last[at + 1] === ref) {
+      last[at + 2] = aux;
+      return true;
+    }
+    const h = hash | 0;
+    let i = HashIndex.#slotOf(this.#tab, this.#mask, h, ref);
+    if (i >= 0) {
+      this.#tab[S * i + 2] = aux;
+      return true;
+    }
+    if (this.#migrate < 0) return false;
+    i = HashIndex.#slotOf(this.#old, this.#oldMask, h, ref);
+    if (i < 0) return false;
+    this.#old[S * i + 2] = aux;
+    return true;
+  }
+
+  /** The same key moved from oldRef to newRef (e.g. its value grew), aux kept. Throws if absent. */
   update(hash: number, oldRef: Ref, newRef: Ref): void {
     const h = hash | 0;
     let i = HashIndex.#slotOf(this.#tab, this.#mask, h, oldRef);
     if (i >= 0) {
-      this.#tab[2 * i + 1] = newRef;
+      this.#tab[S * i + 1] = newRef;
+      this.#lastTab = this.#tab;
+      this.#lastSlot = i;
       return;
     }
     if (this.#migrate >= 0) {
       i = HashIndex.#slotOf(this.#old, this.#oldMask, h, oldRef);
       if (i >= 0) {
-        this.#old[2 * i + 1] = newRef;
+        this.#old[S * i + 1] = newRef;
+        this.#lastTab = this.#old;
+        this.#lastSlot = i;
         return;
       }
     }
@@ -283,6 +339,20 @@ export class HashIndex {
     const h = hash | 0;
     if (HashIndex.#slotOf(this.#tab, this.#mask, h, ref) >= 0) return true;
     return this.#migrate >= 0 && HashIndex.#slotOf(this.#old, this.#oldMask, h, ref) >= 0;
+  }
+
+  /**
+   * True when the index holds ref under exactly this hash (as sampleRefs reported
+   * it): the eviction pool's check that a candidate is still the key it sampled.
+   * Refs and hashes compared, no key bytes read.
+   */
+  holds(hash: number, ref: Ref): boolean {
+    const h = hash | 0;
+    let i = HashIndex.#slotOf(this.#tab, this.#mask, h, ref);
+    if (i >= 0) return this.#tab[S * i] === h;
+    if (this.#migrate < 0) return false;
+    i = HashIndex.#slotOf(this.#old, this.#oldMask, h, ref);
+    return i >= 0 && this.#old[S * i] === h;
   }
 
   /** Removes the entry pointing at `ref`; false if there is none. */
@@ -307,10 +377,10 @@ export class HashIndex {
   static #slotOf(tab: Int32Array, mask: number, h: number, ref: Ref): number {
     let i = h & mask;
     for (let d = 0; ; d++) {
-      const r = tab[2 * i + 1] as number;
+      const r = tab[S * i + 1] as number;
       if (r === 0) return -1;
       if (r === ref) return i;
-      const eh = tab[2 * i] as number;
+      const eh = tab[S * i] as number;
       if (((i - (eh & mask)) & mask) < d) return -1;
       i = (i + 1) & mask;
     }
@@ -320,16 +390,18 @@ export class HashIndex {
   static #deleteAt(tab: Int32Array, mask: number, i: number): void {
     for (;;) {
       const j = (i + 1) & mask;
-      const r = tab[2 * j + 1] as number;
+      const r = tab[S * j + 1] as number;
       if (r === 0) break;
-      const eh = tab[2 * j] as number;
+      const eh = tab[S * j] as number;
       if ((eh & mask) === j) break; // at its home: stays
-      tab[2 * i] = eh;
-      tab[2 * i + 1] = r;
+      tab[S * i] = eh;
+      tab[S * i + 1] = r;
+      tab[S * i + 2] = tab[S * j + 2] as number;
       i = j;
     }
-    tab[2 * i] = 0;
-    tab[2 * i + 1] = 0;
+    tab[S * i] = 0;
+    tab[S * i + 1] = 0;
+    tab[S * i + 2] = 0;
   }
 
   #startResize(newCap: number): void {
@@ -340,7 +412,7 @@ export class HashIndex {
     this.#tab = newTable(newCap);
     this.#mask = newCap - 1;
     this.#migrate = 0;
-    this.#bytes = (newCap + this.#oldMask + 1) * 8;
+    this.#bytes = (newCap + this.#oldMask + 1) * BUCKET_BYTES;
     this.#growAt = Math.floor(newCap * this.#maxLoad);
     this.#shrinkAt = newCap > this.#initialCap ? Math.floor(newCap * SHRINK_LOAD) : -1;
   }
@@ -357,12 +429,12 @@ export class HashIndex {
       // Find the first entry with home b (Robin Hood: same-home entries are contiguous).
       let i = b;
       for (let d = 0; ; d++) {
-        const r = old[2 * i + 1] as number;
+        const r = old[S * i + 1] as number;
         if (r === 0) break;
-        const eh = old[2 * i] as number;
+        const eh = old[S * i] as number;
         const home = eh & omask;
         if (home === b) {
-          HashIndex.#put(tab, mask, eh, r);
+          HashIndex.#put(tab, mask, eh, r, old[S * i + 2] as number);
           HashIndex.#deleteAt(old, omask, i); // the next same-home entry shifts into i
           d--;
           continue;
@@ -375,7 +447,7 @@ export class HashIndex {
       this.#migrate = -1;
       this.#old = EMPTY_TABLE;
       this.#oldMask = 0;
-      this.#bytes = (mask + 1) * 8;
+      this.#bytes = (mask + 1) * BUCKET_BYTES;
     } else {
       this.#migrate = b;
     }
@@ -432,9 +504,9 @@ export class HashIndex {
   #collect(tab: Int32Array, mask: number, b: number, n: number): number {
     let i = b;
     for (let d = 0; ; d++) {
-      const r = tab[2 * i + 1] as number;
+      const r = tab[S * i + 1] as number;
       if (r === 0) return n;
-      const home = (tab[2 * i] as number) & mask;
+      const home = (tab[S * i] as number) & mask;
       if (home === b) {
         if (n === this.#scratch.length) {
           const bigger = new Int32Array(n * 2);
@@ -458,14 +530,14 @@ export class HashIndex {
     const total = cap + oldCap;
     for (let t = 0; t < RANDOM_TRIES; t++) {
       const x = Math.floor(Math.random() * total);
-      const r = x < cap ? (this.#tab[2 * x + 1] as number) : (this.#old[2 * (x - cap) + 1] as number);
+      const r = x < cap ? (this.#tab[S * x + 1] as number) : (this.#old[S * (x - cap) + 1] as number);
       if (r !== 0) return r;
     }
     // Sparse table: walk from a random bucket (slightly biased, still bounded by cap).
     const start = Math.floor(Math.random() * total);
     for (let k = 0; k < total; k++) {
       const x = (start + k) % total;
-      const r = x < cap ? (this.#tab[2 * x + 1] as number) : (this.#old[2 * (x - cap) + 1] as number);
+      const r = x < cap ? (this.#tab[S * x + 1] as number) : (this.#old[S * (x - cap) + 1] as number);
       if (r !== 0) return r;
     }
     return 0;
@@ -477,9 +549,10 @@ export class HashIndex {
    * the evictor's sampling costs a cache miss per call rather than per sample. The
    * walk stops after SAMPLE_WALK_FACTOR * n buckets; the entries are biased toward
    * those after empty runs, as Redis's are. During a resize it walks the old or the
-   * new table, chosen by their bucket counts.
+   * new table, chosen by their bucket counts. Each entry's hash and aux word go to
+   * the same position in `hashOut` and `auxOut` when given.
    */
-  sampleRefs(out: Int32Array, n: number): number {
+  sampleRefs(out: Int32Array, n: number, hashOut: Int32Array | null = null, auxOut: Int32Array | null = null): number {
     if (this.#size === 0 || n <= 0) return 0;
     const cap = this.#mask + 1;
     const oldCap = this.#migrate >= 0 ? this.#oldMask + 1 : 0;
@@ -492,8 +565,12 @@ export class HashIndex {
     const walk = Math.min(mask + 1, Math.max(want * SAMPLE_WALK_FACTOR, RANDOM_TRIES));
     let got = 0;
     for (let k = 0; k < walk && got < want; k++) {
-      const r = tab[2 * x + 1] as number;
-      if (r !== 0) out[got++] = r;
+      const r = tab[S * x + 1] as number;
+      if (r !== 0) {
+        if (hashOut !== null) hashOut[got] = tab[S * x] as number;
+        if (auxOut !== null) auxOut[got] = tab[S * x + 2] as number;
+        out[got++] = r;
+      }
       x = (x + 1) & mask;
     }
     return got;
@@ -503,11 +580,12 @@ export class HashIndex {
   clear(): void {
     this.#tab = newTable(this.#initialCap);
     this.#mask = this.#initialCap - 1;
-    this.#bytes = this.#initialCap * 8;
+    this.#bytes = this.#initialCap * BUCKET_BYTES;
     this.#old = EMPTY_TABLE;
     this.#oldMask = 0;
     this.#migrate = -1;
     this.#size = 0;
+    this.#lastTab = EMPTY_TABLE;
     this.#growAt = Math.floor(this.#initialCap * this.#maxLoad);
     this.#shrinkAt = -1;
   }

@@ -87,6 +87,35 @@ t.test('allkeys-lru keeps recently used keys', async (t) => {
   t.ok(cold / 3000 < 0.6, `cold survivors ${cold}/3000`);
 });
 
+t.test('the index keeps each key\'s access word (its aux) equal to the item\'s, through writes, reads, moves and growth', async (t) => {
+  for (const policy of ['allkeys-lru', 'allkeys-lfu'] as const) {
+    const { ks, ev } = filled(3000, policy);
+    for (let step = 0; step < 20000; step++) {
+      const i = (step * 7919) % 3000;
+      ks.setNow(ks.now + 1500);
+      if (step % 3 === 0) ks.find(key(i));
+      else if (step % 3 === 1) ks.setString(key(i), VALUE, 0, (step % 50) + 1, 0); // in place or moved to another size class
+      else {
+        const ref = ks.find(key(i), false);
+        if (ref !== 0) ks.resizeValue(key(i), ref, ks.valueLen(ref) + 300); // grows: moves the item
+      }
+    }
+    const out = new Int32Array(8);
+    const words = new Int32Array(8);
+    let checked = 0;
+    let bad = 0;
+    for (let r = 0; r < 4000; r++) {
+      const n = ks.index.sampleRefs(out, 5, null, words);
+      for (let j = 0; j < n; j++, checked++) if (words[j] !== ks.lruWord(out[j]!)) bad++;
+    }
+    t.ok(checked > 10000, `${policy}: ${checked} samples`);
+    t.equal(bad, 0, `${policy}: every sampled entry's aux equals its item's ITEM_LRU`);
+    ev.limit = Math.floor(ks.usedBytes * 0.5);
+    t.ok(ev.makeRoom(0), `${policy}: evicts down to the limit`);
+    t.ok(ks.usedBytes <= ev.limit);
+  }
+});
+
 t.test('allkeys-lfu keeps frequently used keys', async (t) => {
   const { ks, ev } = filled(4000, 'allkeys-lfu');
   for (let r = 0; r < 50; r++) for (let i = 0; i < 1000; i++) ks.find(key(i));

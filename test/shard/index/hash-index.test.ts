@@ -428,3 +428,60 @@ t.test('sampleRefs: present entries only, at most n, every entry reachable, also
   t.equal(seen.size, refs.size, 'every entry sampled at some point');
   t.equal(new HashIndex(arena, { initialCapacity: 16 }).sampleRefs(out, 5), 0, 'empty index: nothing');
 });
+
+t.test('aux words: carried through displacement, deletion and an incremental resize; sampleRefs reports hashes and aux; holds', async (t) => {
+  const arena = new SlabArena();
+  const idx = new HashIndex(arena, { initialCapacity: 16, migrateStep: 1 });
+  const want = new Map<Ref, { hash: number; aux: number }>();
+  const r = rng(7);
+  const keys: Buffer[] = [];
+  for (let i = 0; i < 300; i++) {
+    const k = enc(`aux${i}`);
+    const ref = putItem(arena, k, enc(''), h(k));
+    const aux = 1000 + i;
+    idx.insert(h(k), ref, aux);
+    want.set(ref, { hash: h(k) | 0, aux });
+    keys.push(k);
+    // Delete some along the way (backward shifts move neighbours and their aux).
+    if (i % 7 === 3) {
+      const gone = keys.splice(Math.floor(r() * keys.length), 1)[0]!;
+      const gref = idx.find(gone, h(gone));
+      t.ok(idx.remove(h(gone), gref));
+      want.delete(gref);
+    }
+    // setAux right after find (no probe) and cold (probe), also mid-resize.
+    if (i % 5 === 0) {
+      const k2 = keys[Math.floor(r() * keys.length)]!;
+      const ref2 = idx.find(k2, h(k2));
+      const v = 5000 + i;
+      t.ok(idx.setAux(h(k2), ref2, v));
+      want.get(ref2)!.aux = v;
+      const k3 = keys[Math.floor(r() * keys.length)]!;
+      const ref3 = idx.find(k3, h(k3));
+      idx.find(keys[0]!, h(keys[0]!)); // the cached slot is now another entry's
+      t.ok(idx.setAux(h(k3), ref3, v + 1));
+      want.get(ref3)!.aux = v + 1;
+    }
+  }
+  t.equal(idx.size, want.size);
+  t.notOk(idx.setAux(12345, 999_999, 1), 'setAux of an absent entry: false');
+  const out = new Int32Array(8);
+  const hashes = new Int32Array(8);
+  const aux = new Int32Array(8);
+  const seen = new Set<Ref>();
+  let bad = 0;
+  for (let i = 0; i < 5000; i++) {
+    const n = idx.sampleRefs(out, 5, hashes, aux);
+    for (let j = 0; j < n; j++) {
+      const w = want.get(out[j]!);
+      if (!w || w.hash !== hashes[j] || w.aux !== aux[j]) bad++;
+      seen.add(out[j]!);
+    }
+  }
+  t.equal(bad, 0, 'every sampled entry came with its own hash and aux word');
+  t.equal(seen.size, want.size, 'every entry sampled at some point');
+  const [someRef, some] = [...want][0]!;
+  t.ok(idx.holds(some.hash, someRef), 'holds: the entry under its hash');
+  t.notOk(idx.holds(some.hash ^ 0x10000, someRef), 'holds: not under another hash');
+  t.notOk(idx.holds(some.hash, 999_999), 'holds: not an absent ref');
+});
