@@ -3,10 +3,11 @@
  * keys chosen by the configured policy, with Redis's sampled approximation:
  *
  * - Each round samples `maxmemory-samples` items (from all keys, or from the keys
- *   with a TTL for volatile-*; consecutive index buckets after a random one, as
- *   Redis's dictGetSomeKeys), scores them (idle seconds for LRU, 255 - decayed
- *   counter for LFU, time to expiry reversed for volatile-ttl) and merges them into an
- *   eviction pool of the 16 best candidates seen so far; the best live one is evicted.
+ *   with a TTL for volatile-*): consecutive index buckets, as Redis's dictGetSomeKeys,
+ *   each round going on where the last one stopped (HashIndex.sampleNext, no cache
+ *   miss). It scores them (idle seconds for LRU, 255 - decayed counter for LFU, time
+ *   to expiry reversed for volatile-ttl) and merges them into an eviction pool of the
+ *   16 best candidates seen so far; the best live one is evicted.
  *   The pool survives between commands, which is what makes the approximation good.
  * - `allkeys-random` / `volatile-random` evict a uniformly random item.
  * - `noeviction` evicts nothing: the write gets the OOM error.
@@ -53,7 +54,7 @@ export class Evictor {
   readonly #hashes = new Int32Array(POOL_SIZE);
   readonly #scores = new Float64Array(POOL_SIZE);
   #count = 0;
-  /** One round's sampled refs (HashIndex.sampleRefs), their hashes, index aux words (access words) and scores. */
+  /** One round's sampled refs (HashIndex.sampleNext), their hashes, index aux words (access words) and scores. */
   readonly #sample = new Int32Array(MAX_SAMPLES);
   readonly #sampleHashes = new Int32Array(MAX_SAMPLES);
   readonly #sampleWords = new Int32Array(MAX_SAMPLES);
@@ -140,7 +141,7 @@ export class Evictor {
       // allkeys-lru/lfu: the main index keeps each entry's access word (its aux), so
       // the walk that found the samples scores them, with no item read.
       const words = this.#sampleWords;
-      n = src.sampleRefs(sample, want, this.#sampleHashes, words);
+      n = src.sampleNext(sample, want, this.#sampleHashes, words);
       if (this.#scoreBy === SCORE_IDLE) {
         const clock = ks.lruClock;
         for (let i = 0; i < n; i++) scores[i] = (clock - words[i]!) >>> 0;
@@ -148,7 +149,7 @@ export class Evictor {
         for (let i = 0; i < n; i++) scores[i] = 255 - ks.lfuDecayed(words[i]!);
       }
     } else {
-      n = src.sampleRefs(sample, want, this.#sampleHashes);
+      n = src.sampleNext(sample, want, this.#sampleHashes);
       // Each score is a read of a random item (a cache miss): in this tight loop the
       // reads are independent, so the CPU overlaps their misses.
       for (let i = 0; i < n; i++) scores[i] = this.score(sample[i]!);

@@ -158,6 +158,8 @@ export class HashIndex {
   /** SCAN collects refs here before calling visit, so visit may mutate the index. */
   #scratch = new Int32Array(64);
   #scanning = false;
+  /** Next bucket sampleNext walks from. */
+  #sweep = 0;
   /** Where find/insert/update last left an entry (table, bucket): setAux right after them needs no probe. */
   #lastTab: Int32Array = EMPTY_TABLE;
   #lastSlot = 0;
@@ -573,6 +575,36 @@ export class HashIndex {
       }
       x = (x + 1) & mask;
     }
+    return got;
+  }
+
+  /**
+   * As sampleRefs, but each call walks on from where the previous one stopped instead
+   * of from a random bucket (as Redis's active expiry sweeps its expires dict with a
+   * cursor): the walk is sequential memory, so sampling costs no cache miss. Hash
+   * order is independent of when keys were used, so a window of the sweep is as good
+   * a sample for eviction as a window after a random bucket. During a resize it
+   * samples as sampleRefs.
+   */
+  sampleNext(out: Int32Array, n: number, hashOut: Int32Array | null = null, auxOut: Int32Array | null = null): number {
+    if (this.#migrate >= 0) return this.sampleRefs(out, n, hashOut, auxOut);
+    if (this.#size === 0 || n <= 0) return 0;
+    const tab = this.#tab;
+    const mask = this.#mask;
+    const want = Math.min(n, out.length);
+    const walk = Math.min(mask + 1, Math.max(want * SAMPLE_WALK_FACTOR, RANDOM_TRIES));
+    let x = this.#sweep & mask;
+    let got = 0;
+    for (let k = 0; k < walk && got < want; k++) {
+      const r = tab[S * x + 1] as number;
+      if (r !== 0) {
+        if (hashOut !== null) hashOut[got] = tab[S * x] as number;
+        if (auxOut !== null) auxOut[got] = tab[S * x + 2] as number;
+        out[got++] = r;
+      }
+      x = (x + 1) & mask;
+    }
+    this.#sweep = x;
     return got;
   }
 

@@ -485,3 +485,48 @@ t.test('aux words: carried through displacement, deletion and an incremental res
   t.notOk(idx.holds(some.hash ^ 0x10000, someRef), 'holds: not under another hash');
   t.notOk(idx.holds(some.hash, 999_999), 'holds: not an absent ref');
 });
+
+t.test('sampleNext: consecutive windows that sweep the whole table, with hashes and aux; as sampleRefs during a resize', async (t) => {
+  const arena = new SlabArena();
+  const idx = new HashIndex(arena, { initialCapacity: 1024 });
+  const want = new Map<Ref, number>();
+  for (let i = 0; i < 600; i++) {
+    const k = enc(`sw${i}`);
+    const ref = putItem(arena, k, enc(''), h(k));
+    idx.insert(h(k), ref, i);
+    want.set(ref, i);
+  }
+  t.equal(idx.resizing, false);
+  const out = new Int32Array(8);
+  const hashes = new Int32Array(8);
+  const aux = new Int32Array(8);
+  const seen = new Map<Ref, number>();
+  let bad = 0;
+  // 600 entries, 5 per call: 120 calls cover one sweep; 240 calls cover it twice.
+  for (let c = 0; c < 240; c++) {
+    const n = idx.sampleNext(out, 5, hashes, aux);
+    if (n !== 5) t.fail(`got ${n} entries, not 5`);
+    for (let j = 0; j < n; j++) {
+      if (want.get(out[j]!) !== aux[j]) bad++;
+      seen.set(out[j]!, (seen.get(out[j]!) ?? 0) + 1);
+    }
+  }
+  t.equal(bad, 0, 'each entry with its own aux');
+  t.equal(seen.size, 600, 'two sweeps reach every entry');
+  t.same(new Set(seen.values()), new Set([2]), 'and each exactly twice: no entry skipped or repeated within a sweep');
+  // During a resize it samples like sampleRefs (present entries only).
+  const small = new HashIndex(arena, { initialCapacity: 16, migrateStep: 1 });
+  const refs = new Set<Ref>();
+  for (let i = 0; i < 14; i++) {
+    const k = enc(`sr${i}`);
+    const ref = putItem(arena, k, enc(''), h(k));
+    small.insert(h(k), ref);
+    refs.add(ref);
+  }
+  t.equal(small.resizing, true);
+  for (let c = 0; c < 100; c++) {
+    const n = small.sampleNext(out, 5);
+    for (let j = 0; j < n; j++) if (!refs.has(out[j]!)) t.fail(`sampled ${out[j]}, not an entry`);
+  }
+  t.equal(new HashIndex(arena, { initialCapacity: 16 }).sampleNext(out, 5), 0, 'empty index: nothing');
+});
