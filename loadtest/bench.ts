@@ -103,6 +103,8 @@ Environment:
             LAT_CONNECTIONS=16 LAT_PIPELINE=0 (open-loop cap per connection, 0 = none)
             LAT_CLOSED_CONNECTIONS=50 LAT_CLOSED_PIPELINE=16 LAT_SECS=2 LAT_WARMUP=0.5
             LAT_ROUNDS=3 LAT_WAIT=sleep (or spin: lower send lag, takes a core)
+            LAT_LOW_RATE=1000 (the Node-hop baseline's light load: redis, redis behind a
+            bare Node forwarder, the proxy)
   maxrate:  (the latency knobs, plus; ~3-5 min) LAT_P99_MS=1 MAXRATE_START=1000 MAXRATE_FACTOR=2 (ladder)
             MAXRATE_FLOOR=250 (lowest rate tried if the first rung fails) MAXRATE_STEPS=4 (bisection)
   persistence: (issue 7; ~5 min) PERSIST_PARTS=aof,snapshot

@@ -601,6 +601,22 @@ export async function startRedis(extra: string[] = [], name = 'redis'): Promise<
   return { kind: 'redis', label: name, server: s, port, dataPids: [s.pid], proxyPids: [], command: [REDIS_CMD, ...extra].join(' ') };
 }
 
+/**
+ * A minimal Node TCP forwarder (tcp-forwarder.ts) in front of `upstream`: one Node hop
+ * and nothing else, the floor under any proxy written in Node.
+ */
+export async function startForwarder(upstream: Target, label: string): Promise<Target> {
+  const port = await freePorts(1);
+  const script = fileURLToPath(new URL('./tcp-forwarder.js', import.meta.url));
+  const s = startServer(`${upstream.label}-forwarder`, [process.execPath, script, String(port), String(upstream.port), HOST], port);
+  await waitReady(s);
+  await deleteReadyKey(port);
+  return {
+    kind: upstream.kind, label, server: s, port, dataPids: upstream.dataPids, proxyPids: [s.pid],
+    command: `node dist/loadtest/macro/tcp-forwarder.js P ${upstream.label}-port`,
+  };
+}
+
 /** waitReady leaves `shoal-bench:ready` behind; scenarios that count keys want an empty server. */
 async function deleteReadyKey(port: number): Promise<void> {
   const c = await RespClient.connect(port, HOST);

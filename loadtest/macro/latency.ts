@@ -7,6 +7,10 @@
 //    runs, median ops/s.
 // 2. Issue 5's figure: both servers at 50 % of the proxy's closed-loop maximum, every
 //    percentile p50 .. max (the section's chart).
+// 3. The floor under those figures: redis-server behind the smallest Node proxy there
+//    is (tcp-forwarder.ts, bytes piped, nothing parsed), at the same 50 % rate and at
+//    LAT_LOW_RATE, beside redis direct and Shoal's proxy: what one Node hop costs by
+//    itself on this machine, before any proxy work.
 // The highest rate with p99 < 1 ms (issue 9) is the `maxrate` scenario (max-rate.ts),
 // which reuses the runs below (measure, interleaved, the percentile table).
 //
@@ -22,7 +26,7 @@ import { summarize, type RunSummary } from '../generator/report.js';
 import { parseMix, type Workload } from '../generator/workload.js';
 import {
   HOST, HZ, PAUSE, cpuDelta, cpuOf, die, envNum, fmt, log, mdTable, median, quietGate, selfAndReapedJiffies, serverPids,
-  startRedis, startTarget, stopTarget, sysJiffies, textTable, verdict, checkAlive, type Section, type Target,
+  startForwarder, startRedis, startTarget, stopTarget, sysJiffies, textTable, verdict, checkAlive, type Section, type Target,
 } from './harness.js';
 
 export const KEYS = Math.max(1, Math.floor(envNum('LAT_KEYS', 100_000)));
@@ -41,12 +45,16 @@ export const P99_MS = envNum('LAT_P99_MS', 1);
 export const WAIT = process.env['LAT_WAIT'] === 'spin' ? 'spin' : 'sleep';
 /** Issue 5: p99 through the proxy at 50 % of its closed-loop maximum. */
 const HALF_GOAL_MS = 1;
+/** The hop baseline's light load (ops/s). */
+const LOW_RATE = Math.max(1, envNum('LAT_LOW_RATE', 1000));
 
 export const LATENCY_KNOBS = ['LAT_KEYS', 'LAT_VALUE', 'LAT_MIX', 'LAT_CONNECTIONS', 'LAT_PIPELINE', 'LAT_CLOSED_CONNECTIONS',
-  'LAT_CLOSED_PIPELINE', 'LAT_SECS', 'LAT_WARMUP', 'LAT_ROUNDS', 'LAT_P99_MS', 'LAT_WAIT'];
+  'LAT_CLOSED_PIPELINE', 'LAT_SECS', 'LAT_WARMUP', 'LAT_ROUNDS', 'LAT_P99_MS', 'LAT_WAIT', 'LAT_LOW_RATE'];
 
 /** The server names used in tables (charts colour by them: "redis" is redis). */
 export const SERVER_NAMES = ['Shoal (proxy)', 'redis'];
+/** The hop baseline's third target. */
+const FORWARDER_NAME = 'redis via a Node forwarder';
 
 interface Measured { s: RunSummary; serverCpu: number; genCpu: number; other: number }
 
@@ -66,7 +74,8 @@ async function measure(t: Target, rate: number, seed: number): Promise<Measured>
     workload: { ...workload(), seed }, duration: SECS, requests: 0, warmup: WARMUP, rate, wait: WAIT,
     connectTimeoutMs: 5000, drainTimeoutMs: 10_000,
   };
-  const pids = serverPids(t.server);
+  // A forwarder's target holds its data in the redis-server behind it: count both.
+  const pids = [...new Set([...serverPids(t.server), ...t.dataPids])];
   const c0 = cpuOf(pids), j0 = selfAndReapedJiffies(), [b0] = sysJiffies(), w0 = performance.now();
   const r = await runLoad(opts);
   const c1 = cpuOf(pids), j1 = selfAndReapedJiffies(), [b1] = sysJiffies(), wall = (performance.now() - w0) / 1000;
@@ -129,14 +138,21 @@ export async function interleaved(targets: Target[], rates: (number | undefined)
   return runs.map((r, i) => (r.length ? figure(rates[i] ?? 0, r) : undefined));
 }
 
-/** Starts Shoal (embedded cluster, through the proxy) and a redis-server, prefilled, warmed up; stops them after `fn`. */
-export async function withServers<T>(fn: (targets: Target[]) => Promise<T>): Promise<T> {
+/**
+ * Starts Shoal (embedded cluster, through the proxy) and a redis-server, prefilled,
+ * warmed up (with `forwarder`, a third target: the redis behind a Node forwarder);
+ * stops them after `fn`.
+ */
+export async function withServers<T>(fn: (targets: Target[]) => Promise<T>, opts: { forwarder?: boolean } = {}): Promise<T> {
   const shoal = await startTarget('cluster');
   let redis: Target | undefined;
+  let fwd: Target | undefined;
   try {
     redis = await startRedis();
-    const targets = [shoal, redis];
-    for (const t of targets) {
+    const data = [shoal, redis];
+    if (opts.forwarder) fwd = await startForwarder(redis, FORWARDER_NAME);
+    const targets = fwd ? [shoal, redis, fwd] : data;
+    for (const t of data) {
       const t0 = Date.now();
       await prefill({ host: HOST, port: t.port, connectTimeoutMs: 5000 }, workload());
       log(`${t.label}: prefilled ${KEYS} keys x ${VALUE} B in ${Date.now() - t0} ms`);
@@ -150,6 +166,7 @@ export async function withServers<T>(fn: (targets: Target[]) => Promise<T>): Pro
     return await fn(targets);
   } finally {
     await stopTarget(shoal);
+    if (fwd) await stopTarget(fwd);
     if (redis) await stopTarget(redis);
   }
 }
@@ -187,17 +204,18 @@ warm-up, ${SECS} s measured; ${ROUNDS} runs per server per figure, interleaved a
 
 export async function runLatency(): Promise<Section> {
   return withServers(async (targets) => {
-    const [shoal, redis] = targets as [Target, Target];
-    const closed = await closedLoop(targets);
+    const [shoal, redis] = targets as [Target, Target, Target];
+    const closed = await closedLoop([shoal, redis]);
     log(`closed-loop max: ${shoal.label} ${Math.round(closed[0]!.ops)}/s, redis ${Math.round(closed[1]!.ops)}/s`);
-    // issue 5: 50 % of the proxy's closed-loop maximum
+    // issue 5: 50 % of the proxy's closed-loop maximum (the forwarder beside them)
     const fifty = closed[0]!.ops / 2;
-    const atFifty = (await interleaved(targets, [fifty, fifty], `50% of ${shoal.label}'s closed-loop max`)) as Figure[];
-    return section(shoal, redis, closed, fifty, atFifty);
-  });
+    const atFifty = (await interleaved(targets, [fifty, fifty, fifty], `50% of ${shoal.label}'s closed-loop max`)) as Figure[];
+    const atLow = (await interleaved(targets, [LOW_RATE, LOW_RATE, LOW_RATE], `${LOW_RATE}/s`)) as Figure[];
+    return section(shoal, redis, closed, fifty, atFifty, atLow);
+  }, { forwarder: true });
 }
 
-function section(shoal: Target, redis: Target, closed: Figure[], fifty: number, atFifty: Figure[]): Section {
+function section(shoal: Target, redis: Target, closed: Figure[], fifty: number, atFifty: Figure[], atLow: Figure[]): Section {
   const names = SERVER_NAMES;
   const head = ['figure', names[0]!, names[1]!, 'shoal/redis'];
   const latRow = (label: string, f: Figure[], k: 'p50' | 'p99' | 'p999') => [label, ms3(f[0]![k]), ms3(f[1]![k]), fmt(f[0]![k] / f[1]![k], 2)];
@@ -207,18 +225,24 @@ function section(shoal: Target, redis: Target, closed: Figure[], fifty: number, 
     latRow(`p99 at ${r0(fifty)}/s (ms)`, atFifty, 'p99'),
     latRow(`p99.9 at ${r0(fifty)}/s (ms)`, atFifty, 'p999'),
   ];
-  const pct = percentileTable(atFifty.map((f, i) => ({ server: names[i]!, f })));
+  const all = [...names, FORWARDER_NAME];
+  const pct = percentileTable(atFifty.map((f, i) => ({ server: all[i]!, f })));
+  // The hop baseline: each target at both rates, what the proxy adds over redis direct
+  // beside what a bare Node hop adds.
+  const hopHead = ['offered rate', 'target', 'p50 ms', 'p99 ms', 'p99.9 ms', 'send lag p99 ms', 'p99 minus redis direct (ms)'];
+  const hopRows = [atLow, atFifty].flatMap((f) => [1, 2, 0].map((i) => [`${r0(f[i]!.rate)}/s`, all[i]!, ms3(f[i]!.p50), ms3(f[i]!.p99),
+    ms3(f[i]!.p999), ms3(f[i]!.lag99), i === 1 ? '' : ms3(f[i]!.p99 - f[1]!.p99)]));
   const ctxHead = ['run set', 'server', 'ops/s', 'send lag p99 ms', 'server cpu%', 'generator cpu%', 'other%'];
-  const ctx = (label: string, f: Figure[]) => f.map((x, i) => [label, names[i]!, r0(x.ops), ms3(x.lag99), r0(x.serverCpu), r0(x.genCpu), r0(x.other)]);
-  const ctxRows = [...ctx('closed loop', closed), ...ctx(`${r0(fifty)}/s`, atFifty)];
+  const ctx = (label: string, f: Figure[]) => f.map((x, i) => [label, all[i]!, r0(x.ops), ms3(x.lag99), r0(x.serverCpu), r0(x.genCpu), r0(x.other)]);
+  const ctxRows = [...ctx('closed loop', closed), ...ctx(`${r0(fifty)}/s`, atFifty), ...ctx(`${r0(LOW_RATE)}/s`, atLow)];
   const goalOk = Number.isFinite(atFifty[0]!.p99) ? atFifty[0]!.p99 <= HALF_GOAL_MS : undefined;
   const goal = `issue 5: p99 through the proxy at 50% of its closed-loop max (${r0(fifty)}/s) <= ${HALF_GOAL_MS} ms: `
     + `${verdict(goalOk)} (${ms3(atFifty[0]!.p99)} ms)`;
-  const busiest = Math.max(...[...closed, ...atFifty].map((f) => f.other));
+  const busiest = Math.max(...[...closed, ...atFifty, ...atLow].map((f) => f.other));
   const warning = busiest > 30 ? `other processes used up to ${r0(busiest)} % of a core during these runs (see \`other%\`): `
     + 'latency tails on a 2-core box follow any other load; rerun on a quiet machine.' : '';
   const text = [textTable(head, rows, 1), goal, ...(warning ? [`WARNING: ${warning}`] : []), '',
-    textTable(pct.head, pct.rows), '', textTable(ctxHead, ctxRows)].join('\n');
+    textTable(pct.head, pct.rows), '', textTable(hopHead, hopRows), '', textTable(ctxHead, ctxRows)].join('\n');
   const markdown = `## Latency under a fixed load (open loop)
 
 ${methodText(shoal, redis)}
@@ -237,10 +261,20 @@ ${mdTable(head, rows, 1)}
 
 ${mdTable(pct.head, pct.rows, 2)}
 
+### What one Node hop costs by itself
+
+\`${FORWARDER_NAME}\`: the same redis-server behind \`loadtest/macro/tcp-forwarder.ts\`, the smallest
+proxy Node can run (each connection piped to redis, nothing parsed or routed). Its latency over redis
+direct is what any Node proxy pays on this machine before doing any work; Shoal's proxy adds a
+second hop (proxy to shard worker) and the routing. Medians of the runs, at ${r0(LOW_RATE)}/s and at the
+50 % rate above.
+
+${mdTable(hopHead, hopRows, 2)}
+
 ### Context
 
 \`send lag\`: how late the generator's scheduler got to requests (counted in the latencies). CPU in % of
-one core during the runs: the server's processes (Shoal: launcher, proxy, shard), the generator (this
+one core during the runs: the server's processes (Shoal: launcher, proxy, shard; the forwarder with its redis), the generator (this
 process), everything else (\`other\`). On the 2-core box the generator and a multi-process Shoal share
 the cores, so a rate limit can be the generator's (lag grows) rather than the server's.
 

@@ -160,6 +160,8 @@ export class HashIndex {
   #scanning = false;
   /** Next bucket sampleNext walks from. */
   #sweep = 0;
+  /** The bucket after the last one #walk read. */
+  #walkEnd = 0;
   /** Where find/insert/update last left an entry (table, bucket): setAux right after them needs no probe. */
   #lastTab: Int32Array = EMPTY_TABLE;
   #lastSlot = 0;
@@ -563,19 +565,7 @@ export class HashIndex {
     const tab = inOld ? this.#old : this.#tab;
     const mask = inOld ? this.#oldMask : this.#mask;
     if (inOld) x -= cap;
-    const want = Math.min(n, out.length);
-    const walk = Math.min(mask + 1, Math.max(want * SAMPLE_WALK_FACTOR, RANDOM_TRIES));
-    let got = 0;
-    for (let k = 0; k < walk && got < want; k++) {
-      const r = tab[S * x + 1] as number;
-      if (r !== 0) {
-        if (hashOut !== null) hashOut[got] = tab[S * x] as number;
-        if (auxOut !== null) auxOut[got] = tab[S * x + 2] as number;
-        out[got++] = r;
-      }
-      x = (x + 1) & mask;
-    }
-    return got;
+    return this.#walk(tab, mask, x, n, out, hashOut, auxOut);
   }
 
   /**
@@ -589,11 +579,15 @@ export class HashIndex {
   sampleNext(out: Int32Array, n: number, hashOut: Int32Array | null = null, auxOut: Int32Array | null = null): number {
     if (this.#migrate >= 0) return this.sampleRefs(out, n, hashOut, auxOut);
     if (this.#size === 0 || n <= 0) return 0;
-    const tab = this.#tab;
-    const mask = this.#mask;
+    const got = this.#walk(this.#tab, this.#mask, this.#sweep & this.#mask, n, out, hashOut, auxOut);
+    this.#sweep = this.#walkEnd;
+    return got;
+  }
+
+  /** Collects up to n present entries from bucket x on (at most SAMPLE_WALK_FACTOR * n buckets). */
+  #walk(tab: Int32Array, mask: number, x: number, n: number, out: Int32Array, hashOut: Int32Array | null, auxOut: Int32Array | null): number {
     const want = Math.min(n, out.length);
     const walk = Math.min(mask + 1, Math.max(want * SAMPLE_WALK_FACTOR, RANDOM_TRIES));
-    let x = this.#sweep & mask;
     let got = 0;
     for (let k = 0; k < walk && got < want; k++) {
       const r = tab[S * x + 1] as number;
@@ -604,7 +598,7 @@ export class HashIndex {
       }
       x = (x + 1) & mask;
     }
-    this.#sweep = x;
+    this.#walkEnd = x;
     return got;
   }
 
