@@ -336,17 +336,7 @@ export class HashIndex {
   }
 
   /**
-   * True when the index holds exactly (hash, ref): compares Refs only, never key bytes,
-   * so a stale-handle check (the eviction pool) costs one probe and no allocation.
-   */
-  has(hash: number, ref: Ref): boolean {
-    const h = hash | 0;
-    if (HashIndex.#slotOf(this.#tab, this.#mask, h, ref) >= 0) return true;
-    return this.#migrate >= 0 && HashIndex.#slotOf(this.#old, this.#oldMask, h, ref) >= 0;
-  }
-
-  /**
-   * True when the index holds ref under exactly this hash (as sampleRefs reported
+   * True when the index holds ref under exactly this hash (as sampleNext reported
    * it): the eviction pool's check that a candidate is still the key it sampled.
    * Refs and hashes compared, no key bytes read.
    */

@@ -400,16 +400,22 @@ t.test('randomRef: roughly uniform, also during a resize', async (t) => {
   t.equal(big.randomRef(), refs[0]);
 });
 
-t.test('sampleRefs: present entries only, at most n, every entry reachable, also during a resize', async (t) => {
-  const arena = new SlabArena();
+/** 14 keys in a 16-bucket index that migrates one bucket per op: left mid-resize. */
+function resizingIndex(arena: SlabArena, prefix: string): { idx: HashIndex; refs: Set<Ref> } {
   const idx = new HashIndex(arena, { initialCapacity: 16, migrateStep: 1 });
   const refs = new Set<Ref>();
   for (let i = 0; i < 14; i++) {
-    const k = enc(`s${i}`);
+    const k = enc(`${prefix}${i}`);
     const ref = putItem(arena, k, enc(''), h(k));
     idx.insert(h(k), ref);
     refs.add(ref);
   }
+  return { idx, refs };
+}
+
+t.test('sampleRefs: present entries only, at most n, every entry reachable, also during a resize', async (t) => {
+  const arena = new SlabArena();
+  const { idx, refs } = resizingIndex(arena, 's');
   t.equal(idx.resizing, true, 'a resize is in progress');
   const out = new Int32Array(8);
   const seen = new Set<Ref>();
@@ -515,14 +521,7 @@ t.test('sampleNext: consecutive windows that sweep the whole table, with hashes 
   t.equal(seen.size, 600, 'two sweeps reach every entry');
   t.same(new Set(seen.values()), new Set([2]), 'and each exactly twice: no entry skipped or repeated within a sweep');
   // During a resize it samples like sampleRefs (present entries only).
-  const small = new HashIndex(arena, { initialCapacity: 16, migrateStep: 1 });
-  const refs = new Set<Ref>();
-  for (let i = 0; i < 14; i++) {
-    const k = enc(`sr${i}`);
-    const ref = putItem(arena, k, enc(''), h(k));
-    small.insert(h(k), ref);
-    refs.add(ref);
-  }
+  const { idx: small, refs } = resizingIndex(arena, 'sr');
   t.equal(small.resizing, true);
   for (let c = 0; c < 100; c++) {
     const n = small.sampleNext(out, 5);
