@@ -83,6 +83,8 @@ interface Waiter {
 const CRLF0 = 0x0d;
 const CRLF1 = 0x0a;
 const TURN_INITIAL = 64 * 1024;
+/** A turn buffer grown past this by one huge turn is not kept for the next. */
+const TURN_RETAIN_MAX = 1024 * 1024;
 /** A replica waiting for its snapshot gets a newline this often (Redis does the same), so neither side times out. */
 const KEEPALIVE_MS = 1000;
 const PING_ARGV = [Buffer.from('PING')];
@@ -165,9 +167,14 @@ export class PrimarySide implements WriteSink {
     this.#scheduled = false;
     const len = this.#turnLen;
     if (len === 0) return;
-    // The turn buffer is handed over (sockets keep it); the next turn gets a fresh one.
-    const bytes = this.#turn.subarray(0, len);
-    this.#turn = Buffer.allocUnsafe(Math.max(TURN_INITIAL, Math.min(this.#turn.length, 1 << 20)));
+    // The turn's bytes are copied out (sockets keep what they are given) and the turn
+    // buffer is reused, as ReplyWriter.take does. Handing over the turn buffer and
+    // allocating a fresh 64 KiB one per turn cost an mmap, page faults on every page
+    // written and an munmap per turn (the shard runs with MALLOC_MMAP_THRESHOLD_=65536):
+    // SET -P 16 through the proxy with one replica ran at 95k/s that way, 120k/s this way.
+    const bytes = Buffer.allocUnsafe(len);
+    this.#turn.copy(bytes, 0, 0, len);
+    if (this.#turn.length > TURN_RETAIN_MAX) this.#turn = Buffer.allocUnsafe(TURN_INITIAL);
     this.#turnLen = 0;
     const first = this.#turnStart + 1;
     let over: ReplicaPeer[] | null = null;
