@@ -174,8 +174,7 @@ each run after a quiet gate. Right before each run (after the gate): (a) \`CONFI
 ${KEYSPACE} keys prefilled with plain SETs; (b) \`FLUSHALL\`, \`CONFIG SET maxmemory-policy allkeys-lru\`,
 \`CONFIG SET maxmemory M\` (M below what the keyspace needs, per server below: ${MAXMEMORY ? `COST_MAXMEMORY=${MAXMEMORY}` : `the used_memory it reports empty + ${AUTO_FRACTION} x what loading the keyspace adds`}),
 the keys prefilled with ${TTL_PCT} % of them \`SET .. EX 1..3\` (they expire during the run; SETs evict). ratio = median rps (b) / median rps (a); \`rounds\` = range of per-round b/a. evicted /
-expired: INFO stats deltas summed over the (b) runs (n/a: not reported). redis is measured the same way for
-reference; one server alive at a time.
+expired: INFO stats deltas summed over the (b) runs (n/a: not reported). ${WITH_REDIS ? 'redis is measured the same way for\nreference; one server alive at a time.' : 'redis was not measured this time (COST_REDIS=0).'}
 
 ${commands.join('\n')}
 
