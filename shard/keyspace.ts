@@ -165,7 +165,8 @@ export class Keyspace {
   touch(ref: Ref): void {
     if (this.noTouch) return;
     const i32 = this.arena.i32(ref);
-    const at = (this.arena.off(ref) + ITEM_LRU) >> 2;
+    const off = this.arena.off(ref);
+    const at = (off + ITEM_LRU) >> 2;
     let word = this.lruClock;
     if (this.lfu) {
       let counter = this.lfuDecayed(i32[at]!);
@@ -177,7 +178,7 @@ export class Keyspace {
     }
     if (i32[at] === word) return;
     i32[at] = word;
-    this.index.setAux(i32[(this.arena.off(ref) + ITEM_HASH) >> 2]!, ref, word);
+    this.index.setAux(i32[(off + ITEM_HASH) >> 2]!, ref, word);
   }
 
   /** LFU counter of an ITEM_LRU word after decay (Redis LFUDecrAndReturn). */

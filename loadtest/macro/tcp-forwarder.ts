@@ -7,12 +7,17 @@
 
 import net from 'node:net';
 
+const USAGE = 'usage: node tcp-forwarder.js LISTEN_PORT UPSTREAM_PORT [HOST]\n';
+if (process.argv.includes('--help')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const [listenArg, upstreamArg, hostArg] = process.argv.slice(2);
 const listenPort = Number(listenArg);
 const upstreamPort = Number(upstreamArg);
 const host = hostArg ?? '127.0.0.1';
 if (!Number.isInteger(listenPort) || !Number.isInteger(upstreamPort) || listenPort <= 0 || upstreamPort <= 0) {
-  process.stderr.write('usage: node tcp-forwarder.js LISTEN_PORT UPSTREAM_PORT [HOST]\n');
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 

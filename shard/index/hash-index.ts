@@ -72,7 +72,7 @@ export interface HashIndexOptions {
 const SHRINK_LOAD = 0.1;
 /** Random-probe attempts in randomRef before falling back to a linear walk. */
 const RANDOM_TRIES = 64;
-/** sampleRefs walks at most this many buckets per wanted entry (load is >= SHRINK_LOAD). */
+/** A sampling walk (sampleRefs, sampleNext) reads at most this many buckets per wanted entry (load is >= SHRINK_LOAD). */
 const SAMPLE_WALK_FACTOR = 10;
 
 /** i32 words per bucket: hash, ref, aux. */
